@@ -1,0 +1,327 @@
+"""The embedded ``synthetic`` dataset: procedurally drawn faces with subtle, AU-localised motion.
+
+Needs no download and no face detector: each subject's face is drawn from the canonical 68-point
+template (:mod:`mezoo.face.template`) with its own shape, colours and skin texture, so its
+landmarks are known exactly. A clip animates onset -> apex -> offset by warping that face with a
+smooth displacement field of 1-3 px at the apex, placed on the AUs of its class:
+
+- ``surprise``: brows and forehead rise (AU1+2), upper lids lift (AU5); sometimes the jaw drops.
+- ``positive``: lip corners pull up and out (AU12), cheeks and lower lids rise (AU6); sometimes on
+  one side only.
+- ``negative``: inner brows lower and draw together (AU4), lip corners drop (AU15); brows only,
+  mouth only, or both.
+
+Distractors: three clips in ten mix in a weaker action of another class; and, carrying no label,
+a blink, a lip press or a jaw shift at a random moment, a slow head drift and roll, sensor noise
+and brightness flicker. Each subject has its own expression strength, so a model must generalise
+across people, as in LOSO on real data.
+
+Everything is a pure function of ``seed``: the same seed draws the same faces and clips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from mezoo.data.sample import Dataset, Sample
+from mezoo.face.template import canonical_landmarks
+
+CLASSES = ("negative", "positive", "surprise")
+
+# Control points of each action: (landmark indices, displacement per unit amplitude (dx, dy)).
+# Image coordinates: +x right, +y down; "left" is the image's left. "forehead_raise" has no
+# landmarks of its own: _action_points places it above the brows.
+_ACTIONS: dict[str, tuple[tuple[tuple[int, ...], tuple[float, float]], ...]] = {
+    "brow_raise": ((tuple(range(17, 27)), (0.0, -1.0)), ((37, 38, 43, 44), (0.0, -0.4))),
+    "jaw_drop": (((6, 7, 8, 9, 10, 56, 57, 58), (0.0, 0.8)),),
+    "smile_left": (((48,), (-0.6, -0.7)), ((40, 41), (0.0, -0.35))),
+    "smile_right": (((54,), (0.6, -0.7)), ((46, 47), (0.0, -0.35))),
+    "brow_lower": (((19, 20, 21), (0.45, 0.8)), ((22, 23, 24), (-0.45, 0.8)), ((17, 26), (0.0, 0.3))),
+    "lip_depress": (((48,), (-0.1, 0.8)), ((54,), (0.1, 0.8))),
+    "blink": (((37, 38, 43, 44), (0.0, 1.0)), ((40, 41, 46, 47), (0.0, -0.2))),
+    "lip_press": (((50, 51, 52), (0.0, 0.5)), ((56, 57, 58), (0.0, -0.5))),
+    "jaw_shift": (((6, 7, 8, 9, 10), (0.6, 0.0)),),
+}
+_DISTRACTORS = ("blink", "lip_press", "jaw_shift")
+
+
+def _class_actions(label: str, rng: np.random.Generator, mix: bool) -> list[tuple[str, float]]:
+    """The actions (with relative weights) that make up one clip of ``label``.
+
+    Three clips in ten also carry a weaker action of another class, as real micro-expressions
+    mix AUs: the label is the dominant one.
+    """
+    acts = _main_actions(label, rng)
+    if mix and rng.random() < 0.3:
+        other = [c for c in CLASSES if c != label][int(rng.integers(len(CLASSES) - 1))]
+        weight = float(rng.uniform(0.3, 0.6))
+        acts += [(name, w * weight) for name, w in _main_actions(other, rng)]
+    return acts
+
+
+def _main_actions(label: str, rng: np.random.Generator) -> list[tuple[str, float]]:
+    if label == "surprise":
+        acts = [("brow_raise", 1.0), ("forehead_raise", 0.7)]
+        if rng.random() < 0.2:
+            acts.append(("jaw_drop", 0.8))
+        return acts
+    if label == "positive":
+        side = rng.random()
+        if side < 0.15:
+            return [("smile_left", 1.0)]
+        if side < 0.3:
+            return [("smile_right", 1.0)]
+        return [("smile_left", 1.0), ("smile_right", 1.0)]
+    variant = rng.random()
+    if variant < 0.35:
+        return [("brow_lower", 1.0)]
+    if variant < 0.7:
+        return [("lip_depress", 1.0)]
+    return [("brow_lower", 0.8), ("lip_depress", 0.8)]
+
+
+@dataclass(frozen=True)
+class _Face:
+    image: np.ndarray  # (H, W, 3) uint8
+    landmarks: np.ndarray  # (68, 2) float64
+    strength: float  # the subject's own expression strength
+
+
+def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float, amp: float) -> np.ndarray:
+    noise = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), sigma)
+    return noise * (amp / (noise.std() + 1e-6))
+
+
+@lru_cache(maxsize=64)
+def _draw_face(seed: int, subject: int, size: int) -> _Face:
+    """Draw subject ``subject``'s neutral face at ``size`` x ``size``."""
+    rng = np.random.default_rng([seed, subject, 1])
+    lm = canonical_landmarks(size).copy()
+    centre = lm.mean(0)
+    # Per-subject face shape: width, height, eye spacing, brow height, mouth width.
+    lm = centre + (lm - centre) * [rng.uniform(0.92, 1.06), rng.uniform(0.95, 1.05)]
+    iod = np.linalg.norm(lm[36:42].mean(0) - lm[42:48].mean(0))
+    spread = rng.uniform(-0.04, 0.04) * iod
+    lm[36:42, 0] -= spread
+    lm[17:22, 0] -= spread
+    lm[42:48, 0] += spread
+    lm[22:27, 0] += spread
+    lm[17:27, 1] += rng.uniform(-0.06, 0.06) * iod
+    mouth_c = lm[48:68].mean(0)
+    lm[48:68, 0] = mouth_c[0] + (lm[48:68, 0] - mouth_c[0]) * rng.uniform(0.9, 1.12)
+
+    ss = 2  # draw at twice the size, then downsample, for anti-aliased edges
+    big = size * ss
+    skin = np.array([rng.uniform(150, 235), rng.uniform(110, 190), rng.uniform(85, 160)])
+    skin = np.clip(skin, 60, 250)
+    background = rng.uniform(40, 200, size=3)
+    yy, xx = np.mgrid[0:big, 0:big].astype(np.float32) / big
+    canvas = background[None, None] * (0.85 + 0.3 * yy[..., None])
+    canvas = canvas.astype(np.float32)
+
+    def pts(a: np.ndarray) -> np.ndarray:
+        return np.round(a * ss * 16).astype(np.int32)  # cv2 shift=4 gives 1/16 px precision
+
+    jaw = lm[0:17]
+    top_c = np.array([(jaw[0, 0] + jaw[16, 0]) / 2, jaw[0, 1]])
+    half_w = (jaw[16, 0] - jaw[0, 0]) / 2
+    top_h = (jaw[0, 1] - lm[17:27, 1].min()) * 2.1
+    ang = np.linspace(0, np.pi, 24)
+    forehead = np.stack([top_c[0] + half_w * np.cos(ang), top_c[1] - top_h * np.sin(ang)], 1)
+    outline = np.concatenate([jaw, forehead[1:-1]], 0)
+    hairline = np.stack([top_c[0] + 0.9 * half_w * np.cos(ang), top_c[1] - 0.72 * top_h * np.sin(ang)], 1)
+    hair = np.concatenate([forehead[3:-3], hairline[3:-3][::-1]], 0)
+    cv2.fillPoly(canvas, [pts(outline)], skin.tolist(), cv2.LINE_AA, shift=4)
+    cv2.fillPoly(canvas, [pts(hair)], rng.uniform(10, 90, size=3).tolist(), cv2.LINE_AA, shift=4)
+
+    # Shading: darker towards the face's edge.
+    face_mask = np.zeros((big, big), np.float32)
+    cv2.fillPoly(face_mask, [pts(outline)], 1.0, cv2.LINE_AA, shift=4)
+    shade = cv2.GaussianBlur(face_mask, (0, 0), big * 0.05)
+    canvas *= (0.8 + 0.2 * shade)[..., None]
+
+    brow_colour = (skin * rng.uniform(0.2, 0.45)).tolist()
+    thick = int(round(rng.uniform(0.018, 0.03) * big))
+    for idx in (range(17, 22), range(22, 27)):
+        cv2.polylines(canvas, [pts(lm[list(idx)])], False, brow_colour, thick, cv2.LINE_AA, shift=4)
+    for idx in (range(36, 42), range(42, 48)):
+        eye = lm[list(idx)]
+        cv2.fillPoly(canvas, [pts(eye)], (235, 235, 230), cv2.LINE_AA, shift=4)
+        iris_r = int(round(np.ptp(eye[:, 1]) * ss * 0.55))
+        cv2.circle(canvas, tuple(int(v) for v in pts(eye.mean(0))), iris_r * 16,
+                   (skin * 0.25).tolist(), -1, cv2.LINE_AA, shift=4)
+        cv2.polylines(canvas, [pts(eye)], True, (skin * 0.35).tolist(), max(2, thick // 3), cv2.LINE_AA, shift=4)
+    cv2.polylines(canvas, [pts(lm[27:31])], False, (skin * 0.8).tolist(), 3, cv2.LINE_AA, shift=4)
+    cv2.polylines(canvas, [pts(lm[31:36])], False, (skin * 0.6).tolist(), 4, cv2.LINE_AA, shift=4)
+    for n in (32, 34):
+        cv2.circle(canvas, tuple(int(v) for v in pts(lm[n])), int(0.012 * big) * 16,
+                   (skin * 0.35).tolist(), -1, cv2.LINE_AA, shift=4)
+    lip_colour = np.clip(skin * [1.0, 0.6, 0.65], 0, 255).tolist()
+    cv2.fillPoly(canvas, [pts(lm[48:60])], lip_colour, cv2.LINE_AA, shift=4)
+    cv2.polylines(canvas, [pts(lm[60:68])], True, (skin * 0.3).tolist(), 4, cv2.LINE_AA, shift=4)
+
+    image = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
+    # Skin texture (pores, blotches) that moves with the face and gives optical flow a grip.
+    mask = cv2.resize(face_mask, (size, size), interpolation=cv2.INTER_AREA)[..., None]
+    texture = _smooth_noise(rng, (size, size), 1.0, 6.0) + _smooth_noise(rng, (size, size), 5.0, 7.0)
+    image = image + texture[..., None] * (0.4 + 0.6 * mask)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    return _Face(image=image, landmarks=lm, strength=float(rng.uniform(0.7, 1.3)))
+
+
+def _action_points(name: str, lm: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(points (n, 2), displacement per unit amplitude (2,)) of one action on face ``lm``."""
+    if name == "forehead_raise":
+        iod = np.linalg.norm(lm[36:42].mean(0) - lm[42:48].mean(0))
+        return [(lm[17:27] - [0.0, 0.35 * iod], np.array([0.0, -1.0]))]
+    return [(lm[list(idx)], np.array(vec, dtype=np.float64)) for idx, vec in _ACTIONS[name]]
+
+
+def _field_at(points: np.ndarray, ctrl: np.ndarray, vecs: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-weighted blend of the vectors ``vecs`` at centres ``ctrl``, evaluated at ``points``.
+
+    Where bumps overlap their weights are normalised (a partition of unity), so a point next to
+    many control points moves by about their vectors' mean rather than by their sum: the motion
+    stays at the amplitude asked for, and fades to zero away from the control points.
+    """
+    if len(ctrl) == 0:
+        return np.zeros_like(points)
+    d2 = ((points[:, None, :] - ctrl[None]) ** 2).sum(-1)
+    w = np.exp(-d2 / (2 * sigma**2))
+    return (w @ vecs) / np.maximum(w.sum(1, keepdims=True), 1.0)
+
+
+class SyntheticClip:
+    """One synthetic clip; renders frames on demand (a :class:`~mezoo.data.sample.FrameSource`)."""
+
+    def __init__(self, seed: int, subject: int, clip: int, label: str, num_frames: int, size: int,
+                 amplitude: tuple[float, float], distractors: bool):
+        rng = np.random.default_rng([seed, subject, 2, clip])
+        self.face = _draw_face(seed, subject, size)
+        self.size = size
+        self.num_frames = num_frames
+        self.apex = int(rng.integers(num_frames // 3, 2 * num_frames // 3 + 1))
+        amp = float(rng.uniform(*amplitude)) * self.face.strength
+        lm = self.face.landmarks
+        iod = np.linalg.norm(lm[36:42].mean(0) - lm[42:48].mean(0))
+        self.sigma = 0.13 * iod
+        ctrl, vecs = [], []
+        for action, weight in _class_actions(label, rng, distractors):
+            for p, v in _action_points(action, lm):
+                ctrl.append(p)
+                vecs.append(np.broadcast_to(v * amp * weight, p.shape))
+        self.ctrl = np.concatenate(ctrl)
+        self.vecs = np.concatenate(vecs)
+        # A distractor with its own timing, independent of the label.
+        self.d_ctrl = np.zeros((0, 2))
+        self.d_vecs = np.zeros((0, 2))
+        self.d_peak = 0
+        if distractors and rng.random() < 0.7:
+            action = _DISTRACTORS[int(rng.integers(len(_DISTRACTORS)))]
+            d_amp = float(rng.uniform(1.0, 2.5))
+            pv = _action_points(action, lm)
+            self.d_ctrl = np.concatenate([p for p, _ in pv])
+            self.d_vecs = np.concatenate([np.broadcast_to(v * d_amp, p.shape) for p, v in pv])
+            self.d_peak = int(rng.integers(1, num_frames))
+        self.drift = rng.normal(0.0, 0.8, size=2) if distractors else np.zeros(2)  # px by the last frame
+        self.roll = rng.normal(0.0, 0.5) if distractors else 0.0  # degrees by the last frame
+        self.noise = float(rng.uniform(1.0, 3.0)) if distractors else 0.0
+        self.gains = 1.0 + (rng.normal(0.0, 0.015, size=num_frames) if distractors else np.zeros(num_frames))
+        self.noise_seed = int(rng.integers(2**31))
+        grid = np.mgrid[0:size, 0:size].astype(np.float32)
+        self._grid = np.stack([grid[1], grid[0]], -1).reshape(-1, 2).astype(np.float64)
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def intensity(self, t: int) -> float:
+        """Expression intensity: 0 at the onset, 1 at the apex, 0.3 at the offset."""
+        if t <= self.apex:
+            return float(np.sin(0.5 * np.pi * t / max(self.apex, 1)) ** 2)
+        tail = (t - self.apex) / max(self.num_frames - 1 - self.apex, 1)
+        return float(1.0 - 0.7 * np.sin(0.5 * np.pi * tail) ** 2)
+
+    def _displacement(self, points: np.ndarray, t: int) -> np.ndarray:
+        u = self.intensity(t) * _field_at(points, self.ctrl, self.vecs, self.sigma)
+        if len(self.d_ctrl):
+            pulse = float(np.exp(-0.5 * ((t - self.d_peak) / 1.2) ** 2))
+            u += pulse * _field_at(points, self.d_ctrl, self.d_vecs, self.sigma)
+        frac = t / max(self.num_frames - 1, 1)
+        theta = np.deg2rad(self.roll * frac)
+        c = np.array([self.size / 2, self.size / 2])
+        rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+        u += (points - c) @ rot.T + c - points + self.drift * frac
+        return u
+
+    def frame(self, index: int) -> np.ndarray:
+        # Backward warp: the pixel at x comes from x - u(x), a good inverse for smooth, small u.
+        u = self._displacement(self._grid, index).reshape(self.size, self.size, 2)
+        grid = self._grid.reshape(self.size, self.size, 2)
+        maps = (grid - u).astype(np.float32)
+        out = cv2.remap(self.face.image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REFLECT)
+        out = out.astype(np.float32) * self.gains[index]
+        if self.noise:
+            rng = np.random.default_rng([self.noise_seed, index])
+            out += rng.normal(0.0, self.noise, size=out.shape)
+        return np.clip(out, 0, 255).astype(np.uint8)
+
+    def landmarks(self, index: int) -> np.ndarray:
+        lm = self.face.landmarks
+        return lm + self._displacement(lm, index)
+
+
+class SyntheticDataset(Dataset):
+    """Procedural micro-expression clips for ``subjects`` people, 3 classes (see module docstring).
+
+    Args:
+        subjects: number of people (LOSO folds).
+        clips_per_subject: clips per person; classes are spread evenly, then shuffled.
+        frames: frames per clip (onset is frame 0, offset the last).
+        size: frame size in pixels (already the calibrated face size).
+        amplitude: range of the apex displacement in pixels, before the subject's own strength.
+        distractors: mix in other classes' actions, add blinks, lip presses, jaw shifts, head drift,
+            noise and flicker.
+        seed: everything is a pure function of it.
+    """
+
+    classes: ClassVar[tuple[str, ...]] = CLASSES
+    # Scaled down from the defaults so the embedded LOSO finishes in minutes on 2 CPU cores.
+    config_defaults: ClassVar[dict[str, Any]] = {"train": {"epochs": 10}}
+
+    def __init__(self, root: Any = None, subjects: int = 8, clips_per_subject: int = 12, frames: int = 12,
+                 size: int = 224, amplitude: tuple[float, float] = (1.0, 3.0), distractors: bool = True,
+                 seed: int = 0):
+        super().__init__(root)
+        if subjects < 2:
+            from mezoo.errors import ConfigError
+
+            raise ConfigError("dataset.synthetic.subjects must be at least 2 for leave-one-subject-out")
+        self.subjects = subjects
+        self.clips_per_subject = clips_per_subject
+        self.frames = frames
+        self.size = size
+        self.amplitude = (float(amplitude[0]), float(amplitude[1]))
+        self.distractors = distractors
+        self.seed = seed
+
+    def samples(self) -> list[Sample]:
+        out = []
+        for s in range(self.subjects):
+            rng = np.random.default_rng([self.seed, s, 0])
+            labels = [CLASSES[i % len(CLASSES)] for i in range(self.clips_per_subject)]
+            labels = [labels[i] for i in rng.permutation(len(labels))]
+            for c, label in enumerate(labels):
+                clip = SyntheticClip(self.seed, s, c, label, self.frames, self.size, self.amplitude,
+                                     self.distractors)
+                out.append(Sample(
+                    dataset="synthetic", subject=f"s{s:02d}", episode=f"clip{c:02d}",
+                    onset=0, apex=clip.apex, offset=self.frames - 1,
+                    emotion=label, label=label, source=clip,
+                ))
+        return out

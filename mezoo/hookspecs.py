@@ -1,0 +1,50 @@
+"""The hook specifications: what a mezoo plugin can implement.
+
+A plugin is any module or object with functions decorated by :data:`hookimpl`. Collector hooks
+receive a ``register`` callable; call it once per component::
+
+    from mezoo import hookimpl
+
+    @hookimpl
+    def register_fusions(register):
+        register(MyFusion, name="my_fusion")
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("mezoo")
+hookimpl = pluggy.HookimplMarker("mezoo")
+
+
+@hookspec
+def register_displacements(register):
+    """Register displacement providers.
+
+    Call ``register(cls, name="...")`` for each. ``cls`` is a subclass of
+    :class:`mezoo.displacement.DisplacementProvider`: constructed with the keyword options of the
+    ``displacement`` config section, it maps aligned onset and apex frames ``(B, C, H, W)`` to a
+    displacement ``D`` of shape ``(B, 2, H, W)`` (x then y, in pixels unless it says otherwise).
+    """
+
+
+@hookspec
+def register_fusions(register):
+    """Register fusion heads.
+
+    Call ``register(cls, name="...")`` for each. ``cls`` is a subclass of
+    :class:`mezoo.fusion.FusionHead`: constructed with ``in_channels``, ``num_classes``,
+    ``num_regions``, ``region_size``, ``face_size`` and the keyword options of the ``fusion`` config
+    section, it maps region crops ``(B, K, M, R, R)`` and the full face ``(B, M, S, S)`` to logits
+    ``(B, num_classes)``.
+    """
+
+
+@hookspec
+def register_datasets(register):
+    """Register datasets.
+
+    Call ``register(cls, name="...")`` for each. ``cls`` is a subclass of
+    :class:`mezoo.data.Dataset`: constructed with ``root`` (a path or ``None``) and the keyword
+    options of the ``dataset`` config section, its ``samples()`` returns a list of
+    :class:`mezoo.data.Sample`.
+    """

@@ -1,0 +1,187 @@
+"""The one plugin manager: built-ins, entry-point plugins and component lookups.
+
+Built-in components are plugins like any other (``DEFAULT_PLUGINS``). Third-party packages add
+``[project.entry-points.mezoo] name = "module"``; set ``MEZOO_LOAD_PLUGINS`` to a comma-separated
+list of entry-point or distribution names to load only those (an empty value loads none).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from mezoo import hookspecs
+from mezoo.errors import DuplicateComponentError, PluginError, UnknownComponentError
+
+ENTRY_POINT_GROUP = "mezoo"
+
+DEFAULT_PLUGINS = (
+    "mezoo.default_plugins.displacements",
+    "mezoo.default_plugins.fusions",
+    "mezoo.default_plugins.datasets",
+)
+
+#: component kind -> the collector hook that registers it
+COMPONENT_HOOKS = {
+    "displacement": "register_displacements",
+    "fusion": "register_fusions",
+    "dataset": "register_datasets",
+}
+
+pm = pluggy.PluginManager("mezoo")
+pm.add_hookspecs(hookspecs)
+
+_loaded = False
+_distributions: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One registered component: its name, the object registered and the plugin that did it."""
+
+    kind: str
+    name: str
+    obj: Any
+    plugin: str
+
+
+def normalize_name(name: str) -> str:
+    """Registry names are snake_case; ``Fu-B-Attn`` and ``fu_b_attn`` are the same name."""
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def load_plugins() -> pluggy.PluginManager:
+    """Register the built-ins and the entry-point plugins, once, and return the manager."""
+    global _loaded
+    if _loaded:
+        return pm
+    _loaded = True
+    for module_name in DEFAULT_PLUGINS:
+        if pm.get_plugin(module_name) is None:
+            pm.register(importlib.import_module(module_name), name=module_name)
+    _load_entry_points()
+    pm.check_pending()
+    return pm
+
+
+def _load_entry_points() -> None:
+    # Done by hand rather than with pm.load_setuptools_entrypoints so that a plugin that fails to
+    # import is named in the error, and MEZOO_LOAD_PLUGINS can select by entry-point or
+    # distribution name.
+    setting = os.environ.get("MEZOO_LOAD_PLUGINS")
+    allowed = None if setting is None else {s.strip() for s in setting.split(",") if s.strip()}
+    for dist in importlib.metadata.distributions():
+        dist_name = dist.metadata["Name"]
+        for ep in dist.entry_points:
+            if ep.group != ENTRY_POINT_GROUP:
+                continue
+            if allowed is not None and ep.name not in allowed and dist_name not in allowed:
+                continue
+            if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {ep.name!r} from distribution {dist_name} {dist.version} failed to "
+                    f"load ({type(exc).__name__}: {exc}); fix or uninstall it, or set "
+                    f"MEZOO_LOAD_PLUGINS to the plugins you want"
+                ) from exc
+            pm.register(plugin, name=ep.name)
+            _distributions[ep.name] = (dist_name, dist.version)
+
+
+def registrations(kind: str) -> dict[str, Registration]:
+    """All components of ``kind`` (``displacement``, ``fusion``, ``dataset``) by name.
+
+    Raises:
+        DuplicateComponentError: two plugins registered the same name.
+        PluginError: a plugin raised while registering.
+    """
+    load_plugins()
+    found: dict[str, Registration] = {}
+    hook = getattr(pm.hook, COMPONENT_HOOKS[kind])
+    for impl in hook.get_hookimpls():
+
+        def register(obj: Any, name: str, _plugin: str = impl.plugin_name) -> None:
+            key = normalize_name(name)
+            if key in found:
+                raise DuplicateComponentError(
+                    f"{kind} name {key!r} is registered by two plugins: {found[key].plugin!r} and "
+                    f"{_plugin!r}; uninstall one of them or disable it with MEZOO_LOAD_PLUGINS"
+                )
+            found[key] = Registration(kind, key, obj, _plugin)
+
+        try:
+            impl.function(register)
+        except DuplicateComponentError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {impl.plugin_name!r} raised in {hook.name}: {type(exc).__name__}: {exc}"
+            ) from exc
+    return found
+
+
+def names(kind: str) -> list[str]:
+    """The sorted names of every registered component of ``kind``."""
+    return sorted(registrations(kind))
+
+
+def get(kind: str, name: str) -> Any:
+    """The component of ``kind`` registered as ``name`` (normalised).
+
+    Raises:
+        UnknownComponentError: no plugin registered that name; the message lists the valid ones.
+    """
+    found = registrations(kind)
+    try:
+        return found[normalize_name(name)].obj
+    except KeyError:
+        raise UnknownComponentError(kind, name, found) from None
+
+
+def plugin_info(include_builtin: bool = False) -> list[dict[str, Any]]:
+    """One dict per plugin: name, distribution, version, whether built in, hooks, components."""
+    from mezoo import __version__
+
+    load_plugins()
+    by_plugin: dict[str, dict[str, list[str]]] = {}
+    for kind in COMPONENT_HOOKS:
+        for reg in registrations(kind).values():
+            by_plugin.setdefault(reg.plugin, {}).setdefault(kind, []).append(reg.name)
+    infos = []
+    for plugin in pm.get_plugins():
+        name = pm.get_name(plugin)
+        builtin = name in DEFAULT_PLUGINS
+        if builtin and not include_builtin:
+            continue
+        if builtin:
+            dist, dist_version = "mezoo", __version__
+        else:
+            dist, dist_version = _distributions.get(name, (None, None))
+        infos.append(
+            {
+                "name": name,
+                "distribution": dist,
+                "version": dist_version,
+                "builtin": builtin,
+                "hooks": sorted(h.name for h in pm.get_hookcallers(plugin) or []),
+                "components": {k: sorted(v) for k, v in by_plugin.get(name, {}).items()},
+            }
+        )
+    return sorted(infos, key=lambda info: (not info["builtin"], info["name"]))
+
+
+def make(kind: str, name: str, **kwargs: Any) -> Any:
+    """Build the component ``name`` of ``kind`` with keyword options, naming bad options clearly."""
+    from mezoo.config import call_with_options
+
+    factory: Callable[..., Any] = get(kind, name)
+    return call_with_options(factory, f"{kind} {normalize_name(name)!r}", kwargs)

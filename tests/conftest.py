@@ -1,0 +1,49 @@
+"""Shared fixtures: device (CPU, plus CUDA when present), tiny configs, inline plugins."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import torch
+
+from mezoo import config as mezoo_config
+from mezoo import plugins
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(params=DEVICES)
+def device(request) -> torch.device:
+    return torch.device(request.param)
+
+
+@contextlib.contextmanager
+def registered(plugin, name: str):
+    """Register an inline plugin for the duration of a ``with`` block."""
+    plugins.load_plugins()
+    plugins.pm.register(plugin, name=name)
+    try:
+        yield plugin
+    finally:
+        plugins.pm.unregister(name=name)
+
+
+@pytest.fixture
+def tiny_config():
+    """A LOSO config that trains in seconds: 3 small subjects, a small head, 2 epochs, CPU."""
+
+    def make(**overrides):
+        cfg = mezoo_config.resolve(overrides={
+            "dataset": {"synthetic": {"subjects": 3, "clips_per_subject": 6, "size": 112}},
+            "face": {"size": 112},
+            "regions": {"size": 36, "full_face_size": 36},
+            "fusion": {"fu_b_attn": {"embed_dim": 32, "num_heads": 4, "patch_size": 18},
+                       "fu_a_attn": {"embed_dim": 32, "num_heads": 4, "patch_size": 18},
+                       "vit_grid": {"embed_dim": 32, "num_heads": 4, "patch_size": 18, "depth": 1}},
+            "train": {"epochs": 2, "batch_size": 8},
+            "run": {"device": "cpu"},
+        })
+        return mezoo_config.merge(cfg, overrides)
+
+    return make

@@ -1,0 +1,47 @@
+"""AU boxes from landmarks, the 3x3 grid and region cropping."""
+
+import torch
+
+from mezoo.face import AU_REGION_NAMES, au_boxes, canonical_landmarks, crop_regions, grid3x3_boxes
+
+
+def test_au_boxes_order_and_placement():
+    lm = torch.as_tensor(canonical_landmarks(224))
+    boxes = au_boxes(lm)
+    assert boxes.shape == (9, 4) and len(AU_REGION_NAMES) == 9
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    named = dict(zip(AU_REGION_NAMES, centres))
+    assert named["au1_left"][0] < named["au2"][0] < named["au1_right"][0]
+    assert named["au1_left"][1] < named["au3_left"][1] < named["au5_left"][1] < named["au6"][1]
+    assert named["au5_left"][0] < named["au4"][0] < named["au5_right"][0]
+    # Inside the image and square.
+    assert (boxes >= 0).all() and (boxes <= 224).all()
+    assert torch.allclose(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+
+
+def test_au_boxes_follow_the_face():
+    lm = torch.as_tensor(canonical_landmarks(224), dtype=torch.float32)
+    moved = lm * 0.5 + torch.tensor([10.0, 20.0])
+    assert torch.allclose(au_boxes(moved), au_boxes(lm) * 0.5 + torch.tensor([10.0, 20.0, 10.0, 20.0]), atol=1e-4)
+    batch = au_boxes(torch.stack([lm, moved]))
+    assert batch.shape == (2, 9, 4)
+
+
+def test_grid3x3_covers_the_image():
+    boxes = grid3x3_boxes(90, 120, batch=2)
+    assert boxes.shape == (2, 9, 4)
+    assert boxes[0, 0].tolist() == [0, 0, 40, 30] and boxes[0, 8].tolist() == [80, 60, 120, 90]
+
+
+def test_crop_regions_reads_the_right_pixels():
+    h = w = 64
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    image = torch.stack([xs, ys])[None]  # channel 0 = x, channel 1 = y
+    boxes = torch.tensor([[[10.0, 20.0, 30.0, 40.0], [0.0, 0.0, 64.0, 64.0]]])
+    crops = crop_regions(image, boxes, size=20)
+    assert crops.shape == (1, 2, 2, 20, 20)
+    # A 20 px box resized to 20 px is a plain copy.
+    assert torch.allclose(crops[0, 0, 0], xs[20:40, 10:30], atol=1e-4)
+    assert torch.allclose(crops[0, 0, 1], ys[20:40, 10:30], atol=1e-4)
+    whole = crops[0, 1]
+    assert whole[0, 0, 0].item() == 0 and abs(whole[0, -1, -1].item() - 63) < 1e-3

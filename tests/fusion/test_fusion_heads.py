@@ -1,0 +1,81 @@
+"""Every registered fusion head: shapes, no NaN, backward; Fu-B-Attn's own properties."""
+
+import pytest
+import torch
+
+from mezoo import plugins
+from mezoo.fusion import FuBAttn, LinearFusionAfterAttention, LinearFusionBeforeAttention
+
+
+@pytest.mark.parametrize("name", plugins.names("fusion"))
+def test_every_fusion_head_forward_backward(name, device):
+    torch.manual_seed(0)
+    head = plugins.make("fusion", name, in_channels=8, num_classes=3, num_regions=9, region_size=36,
+                        face_size=54, embed_dim=32, num_heads=4, patch_size=18).to(device)
+    regions = torch.randn(4, 9, 8, 36, 36, device=device)
+    face = torch.randn(4, 8, 54, 54, device=device)
+    out = head(regions if head.uses_regions else None, face)
+    assert out.shape == (4, 3) and torch.isfinite(out).all()
+    out.sum().backward()
+    grads = [p.grad for p in head.parameters() if p.requires_grad]
+    assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+def test_fusion_layer_with_equal_weights_is_averaging(device):
+    torch.manual_seed(0)
+    layer = LinearFusionBeforeAttention(16, num_tokens=5, num_heads=2).to(device).eval()
+    x = torch.randn(3, 5, 16, device=device)
+    # Lin starts with equal weights: the fused query is the mean of the m queries (paper eq. 5).
+    q, k, v = layer.qkv(x).reshape(3, 5, 3, 2, 8).permute(2, 0, 3, 1, 4)
+    assert torch.allclose(layer.query_mix, torch.full((2, 5), 0.2, device=device))
+    logits = torch.einsum("bhc,bhnc->bhn", q.mean(2), k)
+    expected = (layer.norm(logits).softmax(-1)[..., None] * v).sum(2).reshape(3, 16)
+    assert torch.allclose(layer(x), expected, atol=1e-5)
+    # With zero queries every key weighs the same, and the layer averages the values.
+    with torch.no_grad():
+        layer.qkv.weight[:16] = 0
+        layer.qkv.bias[:16] = 0
+    out = layer(x)
+    assert torch.allclose(layer.last_weights, torch.full((3, 2, 5), 0.2, device=device))
+    assert torch.allclose(out, v.mean(2).reshape(3, 16), atol=1e-5)
+
+
+def test_parameter_shapes_follow_c_h_n():
+    head = FuBAttn(in_channels=8, num_classes=3, embed_dim=64, num_heads=4, patch_size=18, region_size=90,
+                   face_size=90)
+    local = head.local[0]
+    assert local.pos_embed.shape == (1, 25, 64)  # N = (90 / 18)^2
+    assert local.fuse.query_mix.shape == (4, 25)  # h x m
+    assert local.fuse.qkv.weight.shape == (3 * 64, 64)
+    assert local.fuse.norm.num_features == 4
+    assert head.global_.fuse.query_mix.shape == (4, 9)  # over the K = 9 AU vectors
+    assert head.region_embed[0].proj.weight.shape == (64, 8, 18, 18)
+    assert len(head.local) == 9
+
+
+def test_fu_a_attn_maps_n_by_c_to_c():
+    layer = LinearFusionAfterAttention(32, num_tokens=25, num_heads=4)
+    assert layer.proj.in_features == 25 * 32 and layer.proj.out_features == 32
+    assert layer(torch.randn(2, 25, 32)).shape == (2, 32)
+
+
+@pytest.mark.parametrize("switches", [
+    {"use_full_face": False}, {"use_local": False}, {"use_global": False},
+])
+def test_ablation_switches(switches):
+    head = FuBAttn(in_channels=4, num_classes=3, region_size=36, face_size=36, embed_dim=32, num_heads=4,
+                   **switches)
+    out = head(torch.randn(2, 9, 4, 36, 36), torch.randn(2, 4, 36, 36))
+    assert out.shape == (2, 3)
+    assert hasattr(head, "face") == switches.get("use_full_face", True)
+    assert hasattr(head, "local") == switches.get("use_local", True)
+    assert hasattr(head, "global_") == switches.get("use_global", True)
+
+
+def test_fusion_weights_are_probabilities():
+    head = FuBAttn(in_channels=4, num_classes=3, region_size=36, face_size=36, embed_dim=32, num_heads=4).eval()
+    head(torch.randn(2, 9, 4, 36, 36), torch.randn(2, 4, 36, 36))
+    weights = head.fusion_weights()
+    assert set(weights) == {f"local/{i}" for i in range(9)} | {"global", "face"}
+    assert weights["global"].shape == (2, 4, 9)
+    assert torch.allclose(weights["global"].sum(-1), torch.ones(2, 4))

@@ -1,0 +1,124 @@
+"""A whole LOSO run: the run directory, resuming, settings clashes, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mezoo import hookimpl
+from mezoo.data import Dataset, Sample
+from mezoo.data.synthetic import SyntheticDataset
+from mezoo.errors import ConfigError, DataError, TrainingError
+from mezoo.fusion import FuBAttn
+from mezoo.loso import runner, trainer
+from tests.conftest import registered
+
+
+def test_run_writes_the_run_directory(tiny_config, tmp_path):
+    result = runner.run_loso(tiny_config(), tmp_path / "run", progress=False)
+    run_dir = tmp_path / "run"
+    assert sorted(p.name for p in (run_dir / "folds").iterdir()) == [
+        "synthetic__s00.json", "synthetic__s01.json", "synthetic__s02.json"]
+    for name in ("config.yaml", "predictions.csv", "report.json", "report.md"):
+        assert (run_dir / name).is_file()
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report == json.loads(json.dumps(result.report))
+    assert report["full"]["n"] == 18 and set(report["parts"]) == {"synthetic"}
+    assert 0.0 <= report["full"]["uf1"] <= 1.0
+    lines = (run_dir / "predictions.csv").read_text().splitlines()
+    assert lines[0].startswith("key,subject,part,true,predicted,p_negative")
+    assert len(lines) == 19
+    fold = json.loads((run_dir / "folds" / "synthetic__s00.json").read_text())
+    assert len(fold["train_loss"]) == 2 and len(fold["y_pred"]) == 6
+    assert np.allclose(np.sum(fold["probs"], axis=1), 1.0, atol=1e-4)
+
+
+def test_resume_skips_finished_folds(tiny_config, tmp_path, monkeypatch):
+    trainings = []
+    real = trainer.train_fold
+
+    def counting(*args, **kwargs):
+        trainings.append(args[8])  # fold name
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "train_fold", counting)
+    cfg = tiny_config()
+    first = runner.run_loso(cfg, tmp_path, progress=False)
+    assert len(trainings) == 3 and first.skipped == []
+    (tmp_path / "folds" / "synthetic__s01.json").unlink()  # as if the run had stopped there
+    second = runner.run_loso(cfg, tmp_path, progress=False)
+    assert trainings[3:] == ["synthetic/s01"]
+    assert second.trained == ["synthetic/s01"] and second.skipped == ["synthetic/s00", "synthetic/s02"]
+    third = runner.run_loso(cfg, tmp_path, progress=False)
+    assert len(trainings) == 4 and third.trained == []
+    assert third.report["full"] == second.report["full"]
+
+
+def test_other_settings_in_the_same_directory_is_an_error(tiny_config, tmp_path):
+    runner.run_loso(tiny_config(), tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="holds a run with other settings"):
+        runner.run_loso(tiny_config(seed=1), tmp_path, progress=False)
+
+
+def test_folds_are_reproducible(tiny_config, tmp_path):
+    a = runner.run_loso(tiny_config(), tmp_path / "a", progress=False)
+    b = runner.run_loso(tiny_config(), tmp_path / "b", progress=False)
+    fa = json.loads((tmp_path / "a" / "folds" / "synthetic__s02.json").read_text())
+    fb = json.loads((tmp_path / "b" / "folds" / "synthetic__s02.json").read_text())
+    assert fa["probs"] == fb["probs"]
+    assert a.report["full"] == b.report["full"]
+
+
+class _NaNAfterFirstStep(FuBAttn):
+    """A fusion head whose output turns to NaN from its second training call on."""
+
+    def forward(self, regions, face):
+        out = super().forward(regions, face)
+        self.calls = getattr(self, "calls", 0) + 1
+        return out * float("nan") if self.calls > 1 else out
+
+
+class _NaNPlugin:
+    @hookimpl
+    def register_fusions(self, register):
+        register(_NaNAfterFirstStep, name="nan_head")
+
+
+def test_nan_loss_names_the_fold_and_step(tiny_config, tmp_path):
+    cfg = tiny_config(fusion={"name": "nan_head", "nan_head": {"embed_dim": 32, "num_heads": 4}})
+    with registered(_NaNPlugin(), "nan"):
+        with pytest.raises(TrainingError, match=r"fold synthetic/s00: loss is nan at epoch 1, step 2; lower train.lr"):
+            runner.run_loso(cfg, tmp_path, progress=False)
+    assert not (tmp_path / "folds" / "synthetic__s00.json").exists()
+
+
+class _BadOnset(Dataset):
+    classes = ("negative", "positive", "surprise")
+
+    def samples(self):
+        good = SyntheticDataset(subjects=2, clips_per_subject=2, size=64).samples()
+        bad = good[0]
+        return good[1:] + [Sample(bad.dataset, bad.subject, "ep_bad", onset=5, apex=2, offset=8,
+                                  emotion="surprise", label="surprise", source=bad.source)]
+
+
+class _BadOnsetPlugin:
+    @hookimpl
+    def register_datasets(self, register):
+        register(_BadOnset, name="bad_onset")
+
+
+def test_onset_after_apex_names_the_sample(tiny_config, tmp_path):
+    with registered(_BadOnsetPlugin(), "bad-onset"):
+        with pytest.raises(DataError, match=r"sample synthetic/s00/ep_bad: onset frame 5 comes after apex frame 2"):
+            runner.run_loso(tiny_config(dataset={"name": "bad_onset"}), tmp_path, progress=False)
+
+
+def test_missing_frame_file_names_the_file(tmp_path):
+    sample = Sample("casme2", "sub01", "EP01", 0, 1, 1, "happiness", "positive",
+                    frames=(tmp_path / "img1.jpg", tmp_path / "img2.jpg"))
+    with pytest.raises(DataError, match=r"sample casme2/sub01/EP01: frame .*img1.jpg is missing"):
+        sample.read_frame(0)
+    (tmp_path / "img1.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(DataError, match=r"img1.jpg cannot be decoded"):
+        sample.read_frame(0)

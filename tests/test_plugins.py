@@ -1,0 +1,180 @@
+"""The plugin manager: registration, listing, duplicates, unknown names, failing plugins."""
+
+import importlib.metadata
+
+import pytest
+
+from mezoo import hookimpl, plugins
+from mezoo.errors import DuplicateComponentError, PluginError, UnknownComponentError
+from tests.conftest import registered
+
+
+class ExtraFusion:
+    """Stands in for a fusion head class; the registry stores whatever it is given."""
+
+
+class ExtraPlugin:
+    __name__ = "extra"
+
+    @hookimpl
+    def register_fusions(self, register):
+        register(ExtraFusion, name="Extra-Fusion")
+
+
+def test_builtins_are_registered():
+    assert {"farneback"} <= set(plugins.names("displacement"))
+    assert {"fu_b_attn", "fu_a_attn", "vit_grid"} <= set(plugins.names("fusion"))
+    assert "synthetic" in plugins.names("dataset")
+
+
+def test_inline_plugin_registers_and_lists():
+    with registered(ExtraPlugin(), "extra"):
+        assert plugins.get("fusion", "extra_fusion") is ExtraFusion
+        assert plugins.get("fusion", "EXTRA-FUSION") is ExtraFusion  # names are normalised
+        info = {i["name"]: i for i in plugins.plugin_info()}
+        assert info["extra"]["components"] == {"fusion": ["extra_fusion"]}
+        assert info["extra"]["hooks"] == ["register_fusions"]
+    assert "extra_fusion" not in plugins.names("fusion")
+
+
+def test_builtins_hidden_unless_all():
+    listed = {i["name"] for i in plugins.plugin_info()}
+    assert not listed & set(plugins.DEFAULT_PLUGINS)
+    listed_all = {i["name"]: i for i in plugins.plugin_info(include_builtin=True)}
+    assert set(plugins.DEFAULT_PLUGINS) <= set(listed_all)
+    assert listed_all["mezoo.default_plugins.fusions"]["distribution"] == "mezoo"
+
+
+def test_duplicate_name_names_both_plugins():
+    class Clash:
+        @hookimpl
+        def register_fusions(self, register):
+            register(ExtraFusion, name="fu_b_attn")
+
+    with registered(Clash(), "clash"):
+        with pytest.raises(DuplicateComponentError) as info:
+            plugins.registrations("fusion")
+    message = str(info.value)
+    assert "'fu_b_attn'" in message
+    assert "mezoo.default_plugins.fusions" in message and "'clash'" in message
+
+
+def test_unknown_name_lists_valid_names():
+    with pytest.raises(UnknownComponentError) as info:
+        plugins.get("fusion", "xyz")
+    assert isinstance(info.value, KeyError)
+    assert str(info.value).startswith("unknown fusion 'xyz'; expected one of: ")
+    for name in ("fu_a_attn", "fu_b_attn", "vit_grid"):
+        assert name in str(info.value)
+
+
+def test_plugin_raising_while_registering_is_named():
+    class Broken:
+        @hookimpl
+        def register_datasets(self, register):
+            raise RuntimeError("boom")
+
+    with registered(Broken(), "broken"):
+        with pytest.raises(PluginError, match="plugin 'broken' raised in register_datasets: RuntimeError: boom"):
+            plugins.names("dataset")
+
+
+def test_misspelled_hook_fails_check_pending():
+    class Typo:
+        @hookimpl
+        def register_fusion(self, register):  # missing "s"
+            pass
+
+    with registered(Typo(), "typo"):
+        with pytest.raises(Exception, match="register_fusion"):
+            plugins.pm.check_pending()
+
+
+def _fresh_manager(monkeypatch):
+    """Give plugins.py a new, unloaded manager for the rest of the test."""
+    import pluggy
+
+    from mezoo import hookspecs
+
+    pm = pluggy.PluginManager("mezoo")
+    pm.add_hookspecs(hookspecs)
+    monkeypatch.setattr(plugins, "pm", pm)
+    monkeypatch.setattr(plugins, "_loaded", False)
+    monkeypatch.setattr(plugins, "_distributions", {})
+    return pm
+
+
+class _FakeEntryPoint:
+    def __init__(self, name, target):
+        self.name, self.group, self._target = name, "mezoo", target
+
+    def load(self):
+        if isinstance(self._target, Exception):
+            raise self._target
+        return self._target
+
+
+class _FakeDist:
+    def __init__(self, name, entry_points):
+        self.metadata = {"Name": name}
+        self.version = "9.9"
+        self.entry_points = entry_points
+
+
+def test_entry_point_that_fails_to_import_is_named(monkeypatch):
+    _fresh_manager(monkeypatch)
+    dist = _FakeDist("mezoo-broken", [_FakeEntryPoint("broken", ImportError("no module named torchx"))])
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: [dist])
+    with pytest.raises(PluginError, match="plugin 'broken' from distribution mezoo-broken 9.9 failed to load"):
+        plugins.load_plugins()
+
+
+def test_load_plugins_env_var_selects_entry_points(monkeypatch):
+    pm = _fresh_manager(monkeypatch)
+    dists = [
+        _FakeDist("mezoo-a", [_FakeEntryPoint("a", ExtraPlugin())]),
+        _FakeDist("mezoo-b", [_FakeEntryPoint("b", ImportError("must not be loaded"))]),
+    ]
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: dists)
+    monkeypatch.setenv("MEZOO_LOAD_PLUGINS", "mezoo-a")
+    plugins.load_plugins()
+    assert pm.get_plugin("a") is not None and pm.get_plugin("b") is None
+    info = {i["name"]: i for i in plugins.plugin_info()}
+    assert (info["a"]["distribution"], info["a"]["version"]) == ("mezoo-a", "9.9")
+    assert set(plugins.DEFAULT_PLUGINS) <= {pm.get_name(p) for p in pm.get_plugins()}
+
+
+def test_load_plugins_env_var_empty_loads_none(monkeypatch):
+    pm = _fresh_manager(monkeypatch)
+    dists = [_FakeDist("mezoo-a", [_FakeEntryPoint("a", ExtraPlugin())])]
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: dists)
+    monkeypatch.setenv("MEZOO_LOAD_PLUGINS", "")
+    plugins.load_plugins()
+    assert pm.get_plugin("a") is None
+
+
+class DisplacementPlugin:
+    @hookimpl
+    def register_displacements(self, register):
+        from mezoo.displacement import DisplacementProvider
+
+        class Zero(DisplacementProvider):
+            def __init__(self, scale: float = 1.0):
+                super().__init__()
+                self.scale = scale
+
+            def forward(self, onset, apex):
+                return onset.new_zeros(onset.shape[0], 2, *onset.shape[2:]) * self.scale
+
+        register(Zero, name="zero_motion")
+
+
+def test_inline_displacement_provider_is_built_with_options():
+    import torch
+
+    with registered(DisplacementPlugin(), "zero"):
+        provider = plugins.make("displacement", "zero_motion", scale=2.0)
+        assert provider.scale == 2.0 and not provider.trainable
+        assert provider(torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)).shape == (2, 2, 8, 8)
+        info = {i["name"]: i for i in plugins.plugin_info()}
+        assert info["zero"]["components"] == {"displacement": ["zero_motion"]}
