@@ -48,8 +48,21 @@ def run(dataset: str | None, data_root: Path | None, displacement: str | None, f
 
     Running the same settings again resumes: folds already finished are not trained again.
     """
-    from mezoo.config import merge, parse_set, resolve
     from mezoo.loso.runner import default_run_dir, run_loso
+
+    config = _config(dataset, data_root, displacement, fusion, config_file, sets, device)
+    run_dir = out or (Path(config["run"]["out"]) if config["run"].get("out") else default_run_dir(config))
+    result = run_loso(config, run_dir, progress=not quiet)
+    if result.skipped:
+        click.echo(f"Resumed: {len(result.skipped)} finished fold(s) reused, {len(result.trained)} trained.")
+    click.echo(result.markdown)
+    click.echo(f"Run directory: {result.run_dir}")
+
+
+def _config(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
+            config_file: Path | None, sets: tuple[str, ...], device: str | None) -> dict[str, Any]:
+    """Resolve the settings of a command; unknown component names fail here, before any work."""
+    from mezoo.config import merge, parse_set, resolve
 
     overrides: dict[str, Any] = {}
     for section, value in (("dataset", dataset), ("displacement", displacement), ("fusion", fusion)):
@@ -61,17 +74,80 @@ def run(dataset: str | None, data_root: Path | None, displacement: str | None, f
         overrides = merge(overrides, {"run": {"device": device}})
     overrides = merge(overrides, parse_set(sets))
     first = resolve(config_file, overrides)
-    # Fail on unknown names before any work starts.
     dataset_cls = plugins.get("dataset", first["dataset"]["name"])
     plugins.get("displacement", first["displacement"]["name"])
     plugins.get("fusion", first["fusion"]["name"])
-    config = resolve(config_file, overrides, getattr(dataset_cls, "config_defaults", None))
-    run_dir = out or (Path(config["run"]["out"]) if config["run"].get("out") else default_run_dir(config))
-    result = run_loso(config, run_dir, progress=not quiet)
-    if result.skipped:
-        click.echo(f"Resumed: {len(result.skipped)} finished fold(s) reused, {len(result.trained)} trained.")
-    click.echo(result.markdown)
-    click.echo(f"Run directory: {result.run_dir}")
+    return resolve(config_file, overrides, getattr(dataset_cls, "config_defaults", None))
+
+
+@cli.group()
+def figure() -> None:
+    """Draw figures like the paper's."""
+
+
+@figure.command(name="displacements")
+@click.option("--dataset", help="Dataset name (default: synthetic).")
+@click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk.")
+@click.option("--sample", "sample_keys", multiple=True, metavar="KEY",
+              help="A sample key (dataset/subject/episode); repeatable. Default: the first of each class.")
+@click.option("--dgm-steps", type=int, help="Self-supervised steps for the DGM column (default: its warmup_steps).")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="YAML file of settings over the defaults.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one setting (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("displacements.png"),
+              show_default=True, help="PNG to write.")
+def figure_displacements(dataset: str | None, data_root: Path | None, sample_keys: tuple[str, ...],
+                         dgm_steps: int | None, config_file: Path | None, sets: tuple[str, ...], out: Path) -> None:
+    """Onset, apex, dynamic image, optical flow and DGM output side by side (paper Fig. 3).
+
+    The DGM column comes from a DGM fitted self-supervised on the dataset's frame pairs (no labels).
+    """
+    import torch
+
+    from mezoo.config import component_options
+    from mezoo.data.cache import DiskCache
+    from mezoo.displacement.dgm import fit_self_supervised
+    from mezoo.errors import DataError
+    from mezoo.figures import displacement_figure
+    from mezoo.loso.precompute import precompute_displacements, provider_id
+    from mezoo.loso.prepare import prepare, read_pairs
+    from mezoo.loso.runner import make_dataset
+
+    config = _config(dataset, data_root, None, None, config_file, sets, None)
+    ds = make_dataset(config)
+    samples = ds.samples()
+    if sample_keys:
+        by_key = {s.key: s for s in samples}
+        missing = [k for k in sample_keys if k not in by_key]
+        if missing:
+            raise DataError(f"no sample {', '.join(missing)} in dataset {config['dataset']['name']!r}; "
+                            f"keys look like {samples[0].key}")
+        picked = [by_key[k] for k in sample_keys]
+    else:
+        picked = [next(s for s in samples if s.label == c) for c in ds.classes if any(s.label == c for s in samples)]
+    size, color = int(config["face"]["size"]), bool(config["face"]["color"])
+    data = prepare(picked, ds.classes, size, color, progress=True)
+    cache = DiskCache(config["run"].get("cache_dir"))
+    columns = {}
+    for name in ("farneback", "dynamic_image"):
+        options = dict(config["displacement"].get(name) or {})
+        provider = plugins.make("displacement", name, **options)
+        columns[name] = precompute_displacements(provider, provider_id(name, options), data, size, color, cache)
+    _, dgm_options = component_options({"displacement": {**config["displacement"], "name": "dgm"}}, "displacement")
+    dgm = plugins.make("displacement", "dgm", **dgm_options)
+    pairs = read_pairs(samples, max(dgm.pairs_per_clip, 1), size, color, int(config["seed"]))
+    torch.manual_seed(int(config["seed"]))
+    steps = dgm_steps if dgm_steps is not None else dgm.warmup_steps
+    fit_self_supervised(dgm, pairs.first, pairs.second, steps, int(dgm.pair_batch_size or 16), int(config["seed"]))
+    with torch.no_grad():
+        onset, apex, _ = data.frames(torch.arange(len(picked)), "cpu")
+        generated = dgm.displacement(onset, apex)
+    rows = [
+        {"title": f"{s.label}\n{s.key}", "onset": onset[i], "apex": apex[i], "dynamic": columns["dynamic_image"][i],
+         "flow": columns["farneback"][i], "dgm": generated[i]}
+        for i, s in enumerate(picked)
+    ]
+    click.echo(f"Wrote {displacement_figure(rows, out)}")
 
 
 @cli.command(name="plugins")

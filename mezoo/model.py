@@ -43,6 +43,11 @@ class FRLDGT(nn.Module):
         """The fusion head's inputs: region crops ``(B, K, M, R, R)`` (or ``None``) and face ``(B, M, S, S)``."""
         if displacement is None:
             displacement = self.displacement(onset, apex)
+        return self.regions_and_face(onset, apex, landmarks, displacement)
+
+    def regions_and_face(self, onset: Tensor, apex: Tensor, landmarks: Tensor,
+                         displacement: Tensor) -> tuple[Tensor | None, Tensor]:
+        """Crop ``[onset, apex, displacement]`` into regions and resize it to the full face."""
         stack = torch.cat([onset, apex, displacement], dim=1)
         h, w = stack.shape[-2:]
         crops = None
@@ -55,3 +60,8 @@ class FRLDGT(nn.Module):
     def forward(self, onset: Tensor, apex: Tensor, landmarks: Tensor,
                 displacement: Tensor | None = None) -> Tensor:
         return self.fusion(*self.inputs(onset, apex, landmarks, displacement))
+
+    def training_step(self, onset: Tensor, apex: Tensor, landmarks: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Logits and the displacement provider's own loss (``None`` if it has none), for training."""
+        displacement, provider_loss = self.displacement.training_forward(onset, apex)
+        return self.fusion(*self.regions_and_face(onset, apex, landmarks, displacement)), provider_loss

@@ -42,8 +42,14 @@ def tiny_config():
                        "fu_a_attn": {"embed_dim": 32, "num_heads": 4, "patch_size": 18},
                        "vit_grid": {"embed_dim": 32, "num_heads": 4, "patch_size": 18, "depth": 1}},
             "train": {"epochs": 2, "batch_size": 8},
-            "run": {"device": "cpu"},
+            "run": {"device": "cpu", "checkpoints": False},
         })
         return mezoo_config.merge(cfg, overrides)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(tmp_path_factory, monkeypatch):
+    """Keep the preprocessing cache of every test out of the user's home."""
+    monkeypatch.setenv("MEZOO_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -55,6 +55,6 @@ def test_plugins_lists_builtins_with_all():
     assert infos["mezoo.default_plugins.datasets"]["builtin"] is True
     text = CliRunner().invoke(cli, ["plugins", "--all"]).output
     assert "mezoo.default_plugins.displacements  (built-in)" in text
-    assert "    displacement: farneback" in text
+    assert "    displacement: dgm, dynamic_image, farneback, of_norm" in text
     hidden = CliRunner().invoke(cli, ["plugins", "--json"]).output
     assert not any(i["builtin"] for i in json.loads(hidden))

@@ -8,19 +8,52 @@ from torch import Tensor, nn
 
 
 class DisplacementProvider(nn.Module, ABC):
-    """Maps aligned onset and apex frames to a displacement ``D``.
+    """Maps aligned onset and apex frames (or the frames between them) to a displacement ``D``.
 
-    Set ``trainable = True`` for providers with parameters that train with the classifier (they
-    then run inside the model, once per batch). Providers with ``trainable = False`` are
-    deterministic: mezoo computes their output once per sample before the LOSO folds and reuses it.
+    Deterministic providers (``trainable = False``) are computed once per sample, before the
+    LOSO folds, and cached on disk. Trainable providers run inside the model for every batch:
+    :meth:`training_forward` returns ``D`` and an extra loss, :meth:`pair_loss` a
+    self-supervised loss on random frame pairs (``pairs_per_clip`` per clip, drawn from the
+    training subjects only, ``pair_batch_size`` a step or else the training batch size;
+    ``warmup_steps`` steps on them alone first), and ``lr`` is the
+    learning rate of their own optimiser.
+
+    A provider with ``uses_sequence = True`` implements :meth:`from_sequence`, which receives
+    every frame from the onset to the apex. ``vector_field = True`` says the output is an (x, y)
+    displacement, so augmentation rotates and mirrors it as vectors.
 
     Shape:
         - onset, apex: ``(B, C, H, W)`` floats in ``[0, 1]``, ``C`` = 1 or 3.
-        - output: ``(B, 2, H, W)``, channel 0 the x and channel 1 the y displacement.
+        - output: ``(B, out_channels(C), H, W)``; for displacements 2 channels, x then y.
     """
 
     trainable: bool = False
+    uses_sequence: bool = False
+    vector_field: bool = True
+    pairs_per_clip: int = 0
+    pair_batch_size: int | None = None
+    warmup_steps: int = 0
+    lr: float | None = None
+
+    def out_channels(self, frame_channels: int) -> int:
+        """Channels of the output for frames of ``frame_channels`` channels (2: x and y)."""
+        return 2
 
     @abstractmethod
     def forward(self, onset: Tensor, apex: Tensor) -> Tensor:
-        """``(B, C, H, W)`` onset and apex -> ``(B, 2, H, W)`` displacement."""
+        """``(B, C, H, W)`` onset and apex -> ``(B, out_channels, H, W)``."""
+
+    def from_sequence(self, frames: Tensor) -> Tensor:
+        """``(B, T, C, H, W)`` frames from onset to apex -> ``(B, out_channels, H, W)``.
+
+        By default, the first and last frames.
+        """
+        return self(frames[:, 0], frames[:, -1])
+
+    def training_forward(self, onset: Tensor, apex: Tensor) -> tuple[Tensor, Tensor | None]:
+        """``D`` for the classifier and this provider's own loss (``None`` if it has none)."""
+        return self(onset, apex), None
+
+    def pair_loss(self, first: Tensor, second: Tensor) -> Tensor | None:
+        """A self-supervised loss on a batch of frame pairs, or ``None``."""
+        return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -21,8 +21,11 @@ class Prepared:
 
     ``onset`` and ``apex`` are ``(N, C, H, W)`` uint8; ``landmarks`` ``(N, 68, 2)`` float32 pixels of
     the onset frame (regions are cut at the same place in both frames, so motion stays visible).
+    For apex jitter, ``near`` ``(N, 2j, C, H, W)`` holds the j frames before and after each apex
+    (clamped inside the clip) and ``near_index`` ``(N, 2j)`` their frame indices.
     """
 
+    samples: list[Sample]
     keys: list[str]
     groups: np.ndarray
     parts: np.ndarray
@@ -30,21 +33,45 @@ class Prepared:
     onset: Tensor
     apex: Tensor
     landmarks: Tensor
+    near: Tensor | None = None
+    near_index: np.ndarray | None = None
 
-    def frames(self, idx: Tensor, device: torch.device | str) -> tuple[Tensor, Tensor, Tensor]:
-        """Onset, apex as floats in [0, 1] and landmarks of the rows ``idx``, on ``device``."""
+    @property
+    def apex_choices(self) -> int:
+        """How many frames apex jitter picks from: the apex and its neighbours."""
+        return 1 + (0 if self.near is None else self.near.shape[1])
+
+    def frames(self, idx: Tensor, device: torch.device | str,
+               choice: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Onset, apex as floats in [0, 1] and landmarks of the rows ``idx``, on ``device``.
+
+        ``choice`` (one per row): 0 the annotated apex, k > 0 its (k-1)-th neighbour in ``near``.
+        """
         onset = self.onset[idx].to(device).float().div_(255)
-        apex = self.apex[idx].to(device).float().div_(255)
-        return onset, apex, self.landmarks[idx].to(device)
+        apex = self.apex[idx]
+        if choice is not None and self.near is not None:
+            picked = self.near[idx, (choice - 1).clamp_min(0)]
+            apex = torch.where((choice > 0)[:, None, None, None], picked, apex)
+        return onset, apex.to(device).float().div_(255), self.landmarks[idx].to(device)
+
+    def view(self, choice: int) -> Prepared:
+        """The same samples with apex choice ``choice`` (see :meth:`frames`) as their apex."""
+        if choice == 0 or self.near is None or self.near_index is None:
+            return self
+        index = self.near_index[:, choice - 1]
+        return replace(self, samples=[replace(s, apex=int(i)) for s, i in zip(self.samples, index)],
+                       apex=self.near[:, choice - 1], near=None, near_index=None)
 
 
-def _to_tensor(frame: np.ndarray, color: bool) -> np.ndarray:
+def to_chw(frame: np.ndarray, color: bool) -> np.ndarray:
+    """``(H, W, 3)`` RGB uint8 -> ``(C, H, W)`` uint8, grey (C = 1) unless ``color``."""
     if not color:
         frame = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[..., None]
     return np.ascontiguousarray(frame.transpose(2, 0, 1))
 
 
-def _face(sample: Sample, index: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+def read_face(sample: Sample, index: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frame ``index`` of ``sample`` at ``size`` x ``size`` and its 68 landmarks."""
     frame = sample.read_frame(index)
     landmarks = sample.known_landmarks(index)
     if landmarks is None:
@@ -59,26 +86,39 @@ def _face(sample: Sample, index: int, size: int) -> tuple[np.ndarray, np.ndarray
     return frame, landmarks
 
 
+def near_apex(sample: Sample, jitter: int) -> list[int]:
+    """The ``jitter`` frames before and after the apex, kept after the onset and inside the clip."""
+    last = min(max(sample.offset, sample.apex), len(sample) - 1)
+    picks = [sample.apex + d for d in range(-jitter, jitter + 1) if d]
+    return [min(max(i, sample.onset + 1, 0), last) for i in picks]
+
+
 def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, color: bool = True,
-            progress: bool = True) -> Prepared:
-    """Read the onset and apex of every sample at ``size`` x ``size``.
+            progress: bool = True, apex_jitter: int = 0) -> Prepared:
+    """Read the onset and apex of every sample at ``size`` x ``size`` (and, with ``apex_jitter``
+    = j, the j frames on each side of the apex).
 
     Raises:
         DataError: a sample whose onset comes after its apex, or whose frames cannot be read.
     """
-    onsets, apexes, landmarks = [], [], []
+    onsets, apexes, landmarks, near, near_index = [], [], [], [], []
     for s in tqdm(samples, desc="reading frames", unit="sample", disable=not progress, leave=False):
         if s.onset > s.apex:
             raise DataError(
                 f"sample {s.key}: onset frame {s.onset} comes after apex frame {s.apex}; "
                 f"fix the annotation or exclude the sample"
             )
-        onset, lm = _face(s, s.onset, size)
-        apex, _ = _face(s, s.apex, size)
-        onsets.append(_to_tensor(onset, color))
-        apexes.append(_to_tensor(apex, color))
+        onset, lm = read_face(s, s.onset, size)
+        apex, _ = read_face(s, s.apex, size)
+        onsets.append(to_chw(onset, color))
+        apexes.append(to_chw(apex, color))
         landmarks.append(lm)
+        if apex_jitter:
+            index = near_apex(s, apex_jitter)
+            near_index.append(index)
+            near.append(np.stack([to_chw(read_face(s, i, size)[0], color) for i in index]))
     return Prepared(
+        samples=list(samples),
         keys=[s.key for s in samples],
         groups=np.array([s.group for s in samples]),
         parts=np.array([s.dataset for s in samples]),
@@ -86,4 +126,35 @@ def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, 
         onset=torch.from_numpy(np.stack(onsets)),
         apex=torch.from_numpy(np.stack(apexes)),
         landmarks=torch.from_numpy(np.stack(landmarks).astype(np.float32)),
+        near=torch.from_numpy(np.stack(near)) if apex_jitter else None,
+        near_index=np.array(near_index) if apex_jitter else None,
     )
+
+
+@dataclass
+class Pairs:
+    """Random frame pairs for self-supervision: ``first``, ``second`` ``(P, C, H, W)`` uint8, and
+    the LOSO group of each pair's clip, so a fold uses only its training subjects' pairs."""
+
+    first: Tensor
+    second: Tensor
+    groups: np.ndarray
+
+
+def read_pairs(samples: Sequence[Sample], per_clip: int, size: int = 224, color: bool = True, seed: int = 0,
+               progress: bool = True) -> Pairs:
+    """``per_clip`` random pairs of distinct frames from each clip, between its onset and offset."""
+    rng = np.random.default_rng(seed)
+    first, second, groups = [], [], []
+    for s in tqdm(samples, desc="reading frame pairs", unit="sample", disable=not progress, leave=False):
+        lo, hi = min(s.onset, s.offset), min(max(s.onset, s.offset), len(s) - 1)
+        if hi <= lo:
+            continue
+        for _ in range(per_clip):
+            i, j = rng.choice(np.arange(lo, hi + 1), size=2, replace=False)
+            first.append(to_chw(read_face(s, int(i), size)[0], color))
+            second.append(to_chw(read_face(s, int(j), size)[0], color))
+            groups.append(s.group)
+    if not first:
+        raise DataError("no clip has two frames to pair for self-supervision; set pairs_per_clip: 0")
+    return Pairs(torch.from_numpy(np.stack(first)), torch.from_numpy(np.stack(second)), np.array(groups))

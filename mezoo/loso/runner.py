@@ -27,11 +27,14 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from mezoo import plugins
-from mezoo.config import component_options, dump, fingerprint
+from mezoo.augment import Augment
+from mezoo.config import call_with_options, component_options, dump, fingerprint
 from mezoo.data.sample import Dataset
 from mezoo.errors import ConfigError, DataError
 from mezoo.loso.folds import Fold, loso_folds
-from mezoo.loso.prepare import Prepared, prepare
+from mezoo.data.cache import DiskCache
+from mezoo.loso.precompute import precompute_displacements, provider_id
+from mezoo.loso.prepare import Pairs, Prepared, prepare, read_pairs
 from mezoo.loso.report import build_report, markdown
 from mezoo.loso.trainer import predict, train_fold
 from mezoo.model import FRLDGT
@@ -75,12 +78,13 @@ def build_model(config: Mapping[str, Any], num_classes: int) -> FRLDGT:
     d_name, d_options = component_options(config, "displacement")
     f_name, f_options = component_options(config, "fusion")
     regions = config["regions"]
-    in_channels = (3 if config["face"]["color"] else 1) * 2 + 2
+    frame_channels = 3 if config["face"]["color"] else 1
+    provider = plugins.make("displacement", d_name, **d_options)
+    in_channels = 2 * frame_channels + provider.out_channels(frame_channels)
     fusion = plugins.make(
         "fusion", f_name, in_channels=in_channels, num_classes=num_classes, num_regions=9,
         region_size=int(regions["size"]), face_size=int(regions["full_face_size"]), **f_options,
     )
-    provider = plugins.make("displacement", d_name, **d_options)
     return FRLDGT(provider, fusion, regions=str(regions["kind"]), region_size=int(regions["size"]),
                   full_face_size=int(regions["full_face_size"]))
 
@@ -95,6 +99,21 @@ def _write_atomic(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
+    """The model's weights as safetensors, written beside ``path`` and renamed into place."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    try:
+        save_file(state, str(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -122,36 +141,90 @@ class FusionInputs:
     face: Tensor
 
     @classmethod
-    def compute(cls, model: FRLDGT, data: Prepared, device: torch.device, batch_size: int,
-                progress: bool) -> FusionInputs:
+    def compute(cls, model: FRLDGT, data: Prepared, displacements: Tensor, device: torch.device,
+                batch_size: int, progress: bool) -> FusionInputs:
         regions, faces = [], []
         rows = torch.arange(len(data.keys))
         with torch.no_grad():
-            for start in tqdm(range(0, len(rows), batch_size), desc="displacement + regions", unit="batch",
+            for start in tqdm(range(0, len(rows), batch_size), desc="regions", unit="batch",
                               disable=not progress, leave=False):
-                r, f = model.inputs(*data.frames(rows[start:start + batch_size], device))
+                batch = rows[start:start + batch_size]
+                r, f = model.regions_and_face(*data.frames(batch, device), displacements[batch].to(device))
                 if r is not None:
                     regions.append(r.half().cpu())
                 faces.append(f.half().cpu())
         return cls(torch.cat(regions) if regions else None, torch.cat(faces))
 
-    def forward(self, model: FRLDGT, device: torch.device) -> Callable[[Tensor], Tensor]:
+    def forward(self, model: FRLDGT, device: torch.device) -> Callable[[Tensor], tuple[Tensor, None]]:
         """rows -> logits of ``model``'s fusion head on the stored inputs."""
 
-        def forward(idx: Tensor) -> Tensor:
+        def forward(idx: Tensor) -> tuple[Tensor, None]:
             r = None if self.regions is None else self.regions[idx].to(device).float()
-            return model.fusion(r, self.face[idx].to(device).float())
+            return model.fusion(r, self.face[idx].to(device).float()), None
 
         return forward
 
 
-def _deterministic_inputs(config: Mapping[str, Any], data: Prepared, num_classes: int,
-                          device: torch.device, progress: bool) -> FusionInputs | None:
-    """Fusion inputs of every sample if the provider is deterministic (computed once), else ``None``."""
+class PairSampler:
+    """Random batches of self-supervision pairs from the training subjects of one fold only."""
+
+    def __init__(self, pairs: Pairs, test_subject: str, batch_size: int, device: torch.device):
+        self.pairs = pairs
+        self.rows = np.flatnonzero(pairs.groups != test_subject)
+        self.batch_size = batch_size
+        self.device = device
+
+    def sample(self, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """A batch ``(first, second)`` of ``(B, C, H, W)`` floats in [0, 1]."""
+        pick = torch.as_tensor(self.rows)[torch.randint(len(self.rows), (self.batch_size,), generator=generator)]
+        first = self.pairs.first[pick].to(self.device).float().div_(255)
+        second = self.pairs.second[pick].to(self.device).float().div_(255)
+        return first, second
+
+
+@dataclass
+class Shared:
+    """What every fold of a run shares, computed once.
+
+    - ``inputs``: a deterministic provider's fusion inputs at the annotated apex (for evaluation,
+      and for training when neither apex jitter nor augmentation is on);
+    - ``displacements``: its full-resolution output for every apex choice ``(N, V, D, H, W)``
+      float16, for training with apex jitter or augmentation;
+    - ``pairs``: a trainable provider's self-supervision pairs.
+    """
+
+    inputs: FusionInputs | None = None
+    displacements: Tensor | None = None
+    pairs: Pairs | None = None
+
+
+def _shared(config: Mapping[str, Any], data: Prepared, num_classes: int, device: torch.device,
+            progress: bool) -> Shared:
     model = build_model(config, num_classes).to(device)
-    if model.displacement.trainable:
-        return None
-    return FusionInputs.compute(model, data, device, int(config["train"]["batch_size"]), progress)
+    provider = model.displacement
+    size, color = int(config["face"]["size"]), bool(config["face"]["color"])
+    if provider.trainable:
+        if not provider.pairs_per_clip:
+            return Shared()
+        return Shared(pairs=read_pairs(data.samples, provider.pairs_per_clip, size, color, int(config["seed"]),
+                                       progress))
+    name, options = component_options(config, "displacement")
+    cache = DiskCache(config["run"].get("cache_dir"))
+    batch_size = int(config["train"]["batch_size"])
+    per_choice = [
+        precompute_displacements(provider, provider_id(name, options), data.view(c), size, color, cache, device,
+                                 batch_size, progress)
+        for c in range(data.apex_choices)
+    ]
+    inputs = FusionInputs.compute(model, data, per_choice[0], device, batch_size, progress)
+    if data.apex_choices == 1 and not _augmenter(config["train"]).active:
+        return Shared(inputs=inputs)
+    return Shared(inputs=inputs, displacements=torch.stack(per_choice, dim=1).half())
+
+
+def _augmenter(train: Mapping[str, Any]) -> Augment:
+    return call_with_options(Augment, "train.augment", train.get("augment") or {
+        "hflip": 0, "rotate": 0, "scale": 0, "translate": 0})
 
 
 def _fold_seed(seed: int, subject: str) -> int:
@@ -160,10 +233,15 @@ def _fold_seed(seed: int, subject: str) -> int:
 
 
 def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes: int,
-             device: torch.device, inputs: FusionInputs | None = None, progress: bool = True) -> dict[str, Any]:
+             device: torch.device, shared: Shared | None = None, progress: bool = True,
+             checkpoint: Path | None = None) -> dict[str, Any]:
     """Train on the fold's training subjects, then predict its test subject.
 
-    ``inputs``: the precomputed fusion inputs when the displacement provider is deterministic.
+    ``shared``: what :func:`_shared` computed once for all folds (self-supervision pairs of the
+    test subject are left out here). Training picks a random apex among its neighbours
+    (``train.apex_jitter``) and augments batches (``train.augment``); evaluation uses the
+    annotated apex, unaugmented.
+    ``checkpoint``: where to save the trained weights (safetensors), written atomically.
     The test subject's labels are not read here: they are attached to the predictions
     afterwards, from ``data``, by the caller.
     """
@@ -171,16 +249,24 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
     torch.manual_seed(seed)
     model = build_model(config, num_classes).to(device)
     train = config["train"]
-    if inputs is not None:
-        forward = inputs.forward(model, device)
-    else:
-        def forward(idx: Tensor) -> Tensor:
-            return model(*data.frames(idx, device))
+    shared = shared or Shared()
+    forward = _fold_forward(model, data, shared, _augmenter(train), torch.Generator().manual_seed(seed + 1),
+                            device)
+    pair_loss = None
+    if shared.pairs is not None:
+        sampler = PairSampler(shared.pairs, fold.subject,
+                              int(model.displacement.pair_batch_size or train["batch_size"]), device)
+
+        def pair_loss(generator: torch.Generator) -> Tensor:
+            return model.displacement.pair_loss(*sampler.sample(generator))
+
     start = time.perf_counter()
-    history = train_fold(model, forward, fold.train, data.labels, num_classes, train, device, seed,
-                         fold.subject, progress)
+    history = train_fold(model, forward, fold.train, data.labels[fold.train], num_classes, train, device, seed,
+                         fold.subject, progress, pair_loss)
     probs = predict(model, forward, fold.test, int(train["batch_size"]))
-    return {
+    if checkpoint is not None:
+        save_checkpoint(model, checkpoint)
+    done = {
         "subject": fold.subject,
         "keys": [data.keys[i] for i in fold.test],
         "y_pred": probs.argmax(1).tolist(),
@@ -188,6 +274,74 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
         "train_loss": history,
         "seconds": round(time.perf_counter() - start, 2),
     }
+    weights = _mean_fusion_weights(model, forward, fold.test)
+    if weights:
+        done["fusion_weights"] = weights
+    return done
+
+
+def _fold_forward(model: FRLDGT, data: Prepared, shared: Shared, augment: Augment, generator: torch.Generator,
+                  device: torch.device) -> Callable[[Tensor], tuple[Tensor, Tensor | None]]:
+    """rows -> (logits, the provider's own loss or None), in training or evaluation as the model is."""
+    channels = data.onset.shape[1]
+    vector = slice(2 * channels, 2 * channels + 2) if model.displacement.vector_field else None
+
+    def choose(idx: Tensor) -> Tensor | None:
+        if data.apex_choices == 1:
+            return None
+        return torch.randint(data.apex_choices, (len(idx),), generator=generator)
+
+    def augmented(idx: Tensor, choice: Tensor | None, displacement: Tensor | None) -> tuple[Tensor, ...]:
+        onset, apex, landmarks = data.frames(idx, device, choice)
+        parts = [onset, apex] if displacement is None else [onset, apex, displacement]
+        stack = torch.cat(parts, dim=1)
+        if augment.active:
+            stack, landmarks = augment(stack, landmarks, vector if displacement is not None else None, generator)
+        onset, apex = stack[:, :channels], stack[:, channels:2 * channels]
+        return onset, apex, landmarks, (stack[:, 2 * channels:] if displacement is not None else None)
+
+    if shared.inputs is not None:
+        evaluate = shared.inputs.forward(model, device)
+        stacks = shared.displacements
+        if stacks is None:
+            return evaluate
+
+        def forward(idx: Tensor) -> tuple[Tensor, Tensor | None]:
+            if not model.training:
+                return evaluate(idx)
+            choice = choose(idx)
+            d = stacks[idx, choice if choice is not None else 0].to(device).float()
+            onset, apex, landmarks, d = augmented(idx, choice, d)
+            return model.fusion(*model.regions_and_face(onset, apex, landmarks, d)), None
+
+        return forward
+
+    def forward(idx: Tensor) -> tuple[Tensor, Tensor | None]:
+        if not model.training:
+            return model(*data.frames(idx, device)), None
+        onset, apex, landmarks, _ = augmented(idx, choose(idx), None)
+        return model.training_step(onset, apex, landmarks)
+
+    return forward
+
+
+@torch.no_grad()
+def _mean_fusion_weights(model: FRLDGT, forward: Callable[[Tensor], Any], rows: np.ndarray) -> dict[str, Any]:
+    """The fusion layers' softmax weights on the test subject, averaged over samples and heads."""
+    weights_of = getattr(model.fusion, "fusion_weights", None)
+    if weights_of is None:
+        return {}
+    model.eval()
+    forward(torch.as_tensor(rows))
+    weights = weights_of()
+    out: dict[str, Any] = {}
+    local = sorted((int(k.split("/")[1]), w) for k, w in weights.items() if k.startswith("local/"))
+    if local:
+        out["local"] = torch.stack([w.mean((0, 1)) for _, w in local]).cpu().tolist()
+    for name in ("global", "face"):
+        if name in weights:
+            out[name] = weights[name].mean((0, 1)).cpu().tolist()
+    return out
 
 
 def run_loso(config: Mapping[str, Any], run_dir: str | Path | None = None, progress: bool = True) -> RunResult:
@@ -205,14 +359,14 @@ def run_loso(config: Mapping[str, Any], run_dir: str | Path | None = None, progr
     _check_run_dir(run_dir, config)
     num_classes = len(dataset.classes)
     data = prepare(samples, dataset.classes, int(config["face"]["size"]), bool(config["face"]["color"]),
-                   progress)
+                   progress, int(config["train"].get("apex_jitter", 0)))
     folds = loso_folds(data.groups)
     if len(folds) < 2:
         raise DataError(f"leave-one-subject-out needs at least 2 subjects; the dataset has {len(folds)}")
     results: dict[str, dict[str, Any]] = {}
     trained, skipped = [], []
     pending = [f for f in folds if not (run_dir / "folds" / f"{f.slug}.json").exists()]
-    inputs = _deterministic_inputs(config, data, num_classes, device, progress) if pending else None
+    shared = _shared(config, data, num_classes, device, progress) if pending else Shared()
     bar = tqdm(folds, desc="LOSO", unit="fold", disable=not progress)
     for fold in bar:
         path = run_dir / "folds" / f"{fold.slug}.json"
@@ -226,11 +380,30 @@ def run_loso(config: Mapping[str, Any], run_dir: str | Path | None = None, progr
                 )
             skipped.append(fold.subject)
         else:
-            done = run_fold(config, data, fold, num_classes, device, inputs, progress)
+            checkpoint = None
+            if config["run"].get("checkpoints", True):
+                checkpoint = run_dir / "checkpoints" / f"{fold.slug}.safetensors"
+            done = run_fold(config, data, fold, num_classes, device, shared, progress, checkpoint)
             _write_atomic(path, json.dumps(done))
             trained.append(fold.subject)
         results[fold.subject] = done
     return _finish(run_dir, config, dataset.classes, data, folds, results, trained, skipped)
+
+
+def _figures(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...], report: dict[str, Any],
+             folds: list[dict[str, Any]], title: str) -> None:
+    """confusion.png (paper Fig. 8) and, for Fu-B-Attn heads, fusion_weights.png (Fig. 7)."""
+    from mezoo.face.au_regions import AU_REGION_NAMES, GRID3X3_NAMES
+    from mezoo.figures import confusion_figure, fusion_weights_figure
+
+    confusion_figure(report["full"]["confusion"], classes, run_dir / "confusion.png", title)
+    weights = [f.get("fusion_weights", {}) for f in folds]
+    if all("local" in w and "global" in w for w in weights):
+        names = AU_REGION_NAMES if config["regions"]["kind"] == "au9" else GRID3X3_NAMES
+        local = np.mean([w["local"] for w in weights], axis=0)
+        global_ = np.mean([w["global"] for w in weights], axis=0)
+        fusion_weights_figure(local, global_, names, run_dir / "fusion_weights.png",
+                              f"{title}: fusion weights, mean over test subjects")
 
 
 def _finish(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...], data: Prepared,
@@ -264,6 +437,7 @@ def _finish(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...], 
         writer.writerow([data.keys[r], data.groups[r], data.parts[r], classes[data.labels[r]], classes[pred]]
                         + [f"{v:.4f}" for v in p])
     _write_atomic(run_dir / "predictions.csv", table.getvalue())
+    _figures(run_dir, config, classes, report, [results[f.subject] for f in folds], title)
     _write_atomic(run_dir / "report.json", json.dumps(report, indent=2))
     _write_atomic(run_dir / "report.md", f"# mezoo run: {title} on {config['dataset']['name']}\n\n{text}")
     return RunResult(run_dir=run_dir, report=report, markdown=text, trained=trained, skipped=skipped)

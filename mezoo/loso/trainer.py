@@ -12,9 +12,12 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from mezoo.errors import TrainingError
+from mezoo.model import FRLDGT
 
-#: rows -> logits; the runner decides how (precomputed inputs or the whole model)
-Forward = Callable[[Tensor], Tensor]
+#: rows -> (logits, the displacement provider's own loss or None); the runner decides how
+Forward = Callable[[Tensor], tuple[Tensor, Tensor | None]]
+#: a random generator -> a self-supervised loss on a batch of training pairs
+PairLoss = Callable[[torch.Generator], Tensor]
 
 
 def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> Tensor | None:
@@ -35,13 +38,18 @@ def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> Tensor | N
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def train_fold(model: nn.Module, forward: Forward, train_idx: np.ndarray, labels: np.ndarray,
+def train_fold(model: FRLDGT, forward: Forward, train_idx: np.ndarray, train_labels: np.ndarray,
                num_classes: int, train: dict[str, Any], device: torch.device, seed: int,
-               fold_name: str, progress: bool = True) -> list[float]:
-    """Train ``model`` on the rows ``train_idx`` for ``train['epochs']`` epochs.
+               fold_name: str, progress: bool = True, pair_loss: PairLoss | None = None) -> list[float]:
+    """Train ``model`` on the rows ``train_idx`` (labelled ``train_labels``) for ``train['epochs']`` epochs.
 
-    Adam with cosine annealing of the learning rate over all steps (paper sec. 3.3). Nothing
-    here sees the test subject: there is no validation on it and no epoch is chosen by it.
+    Only the training labels are passed in, so the test subject's labels cannot leak into
+    training.
+
+    The fusion head: Adam with cosine annealing over all steps (paper sec. 3.3). A trainable
+    displacement provider: its own Adam at its ``lr``; with ``pair_loss`` it first trains alone
+    for its ``warmup_steps`` on self-supervised pairs, then every step adds a pair batch's loss.
+    Nothing here sees the test subject: no validation on it, no epoch chosen by it.
 
     Returns:
         The mean training loss of each epoch.
@@ -51,33 +59,53 @@ def train_fold(model: nn.Module, forward: Forward, train_idx: np.ndarray, labels
     """
     epochs, batch_size = int(train["epochs"]), int(train["batch_size"])
     generator = torch.Generator().manual_seed(seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=float(train["lr"]), weight_decay=float(train["weight_decay"]))
     steps = epochs * math.ceil(len(train_idx) / batch_size)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
-    weights = class_weights(labels[train_idx], num_classes, str(train["class_weight"]))
+    fusion_opt = torch.optim.Adam(model.fusion.parameters(), lr=float(train["lr"]),
+                                  weight_decay=float(train["weight_decay"]))
+    optimizers = [fusion_opt]
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(fusion_opt, T_max=max(steps, 1))
+    provider = model.displacement
+    provider_params = [p for p in provider.parameters() if p.requires_grad]
+    if provider_params:
+        provider_opt = torch.optim.Adam(provider_params, lr=float(provider.lr or train["lr"]))
+        optimizers.append(provider_opt)
+        if pair_loss is not None and provider.warmup_steps:
+            model.train()
+            warm = tqdm(range(provider.warmup_steps), desc=f"fold {fold_name} self-supervised warm-up",
+                        unit="step", disable=not progress, leave=False)
+            for step in warm:
+                loss = pair_loss(generator)
+                _check_finite(loss, fold_name, f"self-supervised warm-up step {step + 1}")
+                provider_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                provider_opt.step()
+    weights = class_weights(train_labels, num_classes, str(train["class_weight"]))
     loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device))
-    targets = torch.as_tensor(labels, dtype=torch.long)
+    targets = torch.as_tensor(np.asarray(train_labels), dtype=torch.long)
     rows = torch.as_tensor(train_idx, dtype=torch.long)
+    positions = torch.arange(len(rows))
     history = []
     model.train()
     bar = tqdm(range(epochs), desc=f"fold {fold_name}", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
-        order = rows[torch.randperm(len(rows), generator=generator)]
+        order = positions[torch.randperm(len(rows), generator=generator)]
         total, count = 0.0, 0
         for step, start in enumerate(range(0, len(order), batch_size)):
             batch = order[start:start + batch_size]
             if len(batch) < 2 and len(order) > 1:
                 continue  # a lone sample makes batch statistics meaningless
-            loss = loss_fn(forward(batch), targets[batch].to(device))
-            if not torch.isfinite(loss):
-                raise TrainingError(
-                    f"fold {fold_name}: loss is {loss.item()} at epoch {epoch + 1}, step {step + 1}; "
-                    f"lower train.lr or check the inputs of this fold for NaN"
-                )
-            optimizer.zero_grad(set_to_none=True)
+            logits, provider_loss = forward(rows[batch])
+            loss = loss_fn(logits, targets[batch].to(device))
+            if provider_loss is not None:
+                loss = loss + provider_loss
+            if pair_loss is not None:
+                loss = loss + pair_loss(generator)
+            _check_finite(loss, fold_name, f"epoch {epoch + 1}, step {step + 1}")
+            for opt in optimizers:
+                opt.zero_grad(set_to_none=True)
             loss.backward()
-            optimizer.step()
+            for opt in optimizers:
+                opt.step()
             scheduler.step()
             total += loss.item() * len(batch)
             count += len(batch)
@@ -86,10 +114,18 @@ def train_fold(model: nn.Module, forward: Forward, train_idx: np.ndarray, labels
     return history
 
 
+def _check_finite(loss: Tensor, fold_name: str, where: str) -> None:
+    if not torch.isfinite(loss):
+        raise TrainingError(
+            f"fold {fold_name}: loss is {loss.item()} at {where}; "
+            f"lower train.lr or check the inputs of this fold for NaN"
+        )
+
+
 @torch.no_grad()
 def predict(model: nn.Module, forward: Forward, idx: Sequence[int], batch_size: int) -> np.ndarray:
     """Class probabilities ``(len(idx), num_classes)`` for the rows ``idx``, in eval mode."""
     model.eval()
     rows = torch.as_tensor(np.asarray(idx), dtype=torch.long)
-    out = [forward(rows[i:i + batch_size]).softmax(-1).cpu() for i in range(0, len(rows), batch_size)]
+    out = [forward(rows[i:i + batch_size])[0].softmax(-1).cpu() for i in range(0, len(rows), batch_size)]
     return torch.cat(out).numpy()

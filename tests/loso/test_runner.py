@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from mezoo import hookimpl
 from mezoo.data import Dataset, Sample
@@ -19,7 +20,8 @@ def test_run_writes_the_run_directory(tiny_config, tmp_path):
     run_dir = tmp_path / "run"
     assert sorted(p.name for p in (run_dir / "folds").iterdir()) == [
         "synthetic__s00.json", "synthetic__s01.json", "synthetic__s02.json"]
-    for name in ("config.yaml", "predictions.csv", "report.json", "report.md"):
+    for name in ("config.yaml", "predictions.csv", "report.json", "report.md", "confusion.png",
+                 "fusion_weights.png"):
         assert (run_dir / name).is_file()
     report = json.loads((run_dir / "report.json").read_text())
     assert report == json.loads(json.dumps(result.report))
@@ -31,6 +33,24 @@ def test_run_writes_the_run_directory(tiny_config, tmp_path):
     fold = json.loads((run_dir / "folds" / "synthetic__s00.json").read_text())
     assert len(fold["train_loss"]) == 2 and len(fold["y_pred"]) == 6
     assert np.allclose(np.sum(fold["probs"], axis=1), 1.0, atol=1e-4)
+    local, global_ = np.array(fold["fusion_weights"]["local"]), np.array(fold["fusion_weights"]["global"])
+    assert local.shape == (9, 4) and global_.shape == (9,)  # 36 px regions of 18 px patches: N = 4
+    assert np.allclose(local.sum(1), 1.0, atol=1e-4) and np.isclose(global_.sum(), 1.0, atol=1e-4)
+
+
+def test_checkpoints_reload_into_the_model(tiny_config, tmp_path):
+    from safetensors.torch import load_file
+
+    cfg = tiny_config(run={"checkpoints": True})
+    runner.run_loso(cfg, tmp_path, progress=False)
+    files = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert files == ["synthetic__s00.safetensors", "synthetic__s01.safetensors", "synthetic__s02.safetensors"]
+    model = runner.build_model(cfg, 3)
+    state = load_file(str(tmp_path / "checkpoints" / "synthetic__s01.safetensors"))
+    assert set(state) == set(model.state_dict())
+    model.load_state_dict(state)
+    fresh = runner.build_model(cfg, 3).state_dict()
+    assert any(not torch.equal(state[k], fresh[k]) for k in state)  # trained, not the initial weights
 
 
 def test_resume_skips_finished_folds(tiny_config, tmp_path, monkeypatch):
@@ -122,3 +142,41 @@ def test_missing_frame_file_names_the_file(tmp_path):
     (tmp_path / "img1.jpg").write_bytes(b"not a jpeg")
     with pytest.raises(DataError, match=r"img1.jpg cannot be decoded"):
         sample.read_frame(0)
+
+
+class _GuardedLabels:
+    """Labels that fail the test when a test-subject label, or the whole array, is read."""
+
+    def __init__(self, labels, forbidden):
+        self.labels = labels
+        self.forbidden = set(forbidden.tolist())
+
+    def __getitem__(self, idx):
+        wanted = set(np.atleast_1d(np.arange(len(self.labels))[idx]).tolist())
+        assert not wanted & self.forbidden, "a test-subject label was read during its fold"
+        return self.labels[idx]
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("the whole label array was read during a fold")
+
+    def __len__(self):
+        return len(self.labels)
+
+
+@pytest.mark.parametrize("provider", ["farneback", "dgm"])
+def test_no_code_path_reads_test_labels_during_a_fold(provider, tiny_config):
+    import torch
+
+    from mezoo.loso.folds import loso_folds
+    from mezoo.loso.prepare import prepare, read_pairs
+
+    cfg = tiny_config(displacement={"name": provider, "dgm": {"width": 4, "warmup_steps": 1, "pairs_per_clip": 1,
+                                                              "pair_batch_size": 2}})
+    dataset = runner.make_dataset(cfg)
+    samples = dataset.samples()
+    data = prepare(samples, dataset.classes, 112, True, progress=False, apex_jitter=1)
+    fold = loso_folds(data.groups)[1]
+    shared = runner._shared(cfg, data, 3, torch.device("cpu"), progress=False)
+    data.labels = _GuardedLabels(data.labels, fold.test)
+    done = runner.run_fold(cfg, data, fold, 3, torch.device("cpu"), shared, progress=False)
+    assert len(done["y_pred"]) == len(fold.test) == 6

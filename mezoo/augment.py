@@ -1,0 +1,111 @@
+"""Geometric augmentation that keeps frames, displacement and landmarks consistent (kornia, on device).
+
+A horizontal flip mirrors the frames, negates the x component of a displacement and renumbers the
+68 landmarks through their mirror pairs, so that ``au1_left`` is still the box on the image's
+left after the flip. A rotation, scaling and translation warps every channel alike, moves the
+landmarks with the same matrix and rotates and scales the displacement vectors by its linear
+part. Channels that are not vectors (a dynamic image) are only warped.
+"""
+
+from __future__ import annotations
+
+import torch
+from kornia.geometry.transform import get_rotation_matrix2d, warp_affine
+from torch import Tensor
+
+# Mirror partner of each of the 68 landmarks (iBUG 300-W order).
+MIRROR_68 = torch.tensor(
+    list(range(16, -1, -1))  # jaw
+    + list(range(26, 21, -1)) + list(range(21, 16, -1))  # brows
+    + [27, 28, 29, 30]  # nose bridge
+    + [35, 34, 33, 32, 31]  # nostrils
+    + [45, 44, 43, 42, 47, 46]  # left eye <- right eye
+    + [39, 38, 37, 36, 41, 40]  # right eye <- left eye
+    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]  # outer lips
+    + [64, 63, 62, 61, 60, 67, 66, 65]  # inner lips
+)
+
+
+def hflip(stack: Tensor, landmarks: Tensor, vector: slice | None, flip: Tensor) -> tuple[Tensor, Tensor]:
+    """Mirror the samples where ``flip`` is true.
+
+    Args:
+        stack: ``(B, M, H, W)`` channels (frames and displacement).
+        landmarks: ``(B, 68, 2)`` pixels.
+        vector: the channels of ``stack`` holding an (x, y) displacement, or ``None``.
+        flip: ``(B,)`` bool.
+
+    Returns:
+        The stack and landmarks, mirrored where asked.
+    """
+    if not flip.any():
+        return stack, landmarks
+    w = stack.shape[-1]
+    mirrored = stack.flip(-1)
+    if vector is not None:
+        mirrored[:, vector.start] = -mirrored[:, vector.start]
+    lm = landmarks[:, MIRROR_68.to(landmarks.device)].clone()
+    lm[..., 0] = (w - 1) - lm[..., 0]
+    sel = flip[:, None, None, None]
+    return torch.where(sel, mirrored, stack), torch.where(flip[:, None, None], lm, landmarks)
+
+
+def affine(stack: Tensor, landmarks: Tensor, vector: slice | None, angle: Tensor, scale: Tensor,
+           shift: Tensor) -> tuple[Tensor, Tensor]:
+    """Rotate by ``angle`` degrees and scale by ``scale`` about the centre, then shift by ``shift`` px.
+
+    Args:
+        angle, scale: ``(B,)``; shift: ``(B, 2)``.
+
+    Returns:
+        The warped stack (borders replicated) and the moved landmarks; displacement vectors are
+        rotated and scaled with the image.
+    """
+    b, _, h, w = stack.shape
+    centre = torch.tensor([[(w - 1) / 2, (h - 1) / 2]], dtype=stack.dtype, device=stack.device).expand(b, 2)
+    matrix = get_rotation_matrix2d(centre, angle, torch.stack([scale, scale], -1))  # (B, 2, 3)
+    matrix = torch.cat([matrix[..., :2], matrix[..., 2:] + shift[..., None]], dim=-1)
+    out = warp_affine(stack, matrix, (h, w), mode="bilinear", padding_mode="border", align_corners=True)
+    if vector is not None:
+        linear = matrix[..., :2]  # (B, 2, 2)
+        d = out[:, vector]
+        out = out.clone()
+        out[:, vector] = torch.einsum("bij,bjhw->bihw", linear, d)
+    lm = torch.einsum("bij,bnj->bni", matrix[..., :2], landmarks) + matrix[:, None, :, 2]
+    return out, lm
+
+
+class Augment:
+    """Random flips and small similarity transforms for a training batch, from a seeded generator.
+
+    Args:
+        hflip: probability of a horizontal flip.
+        rotate: largest rotation in degrees (uniform in ``[-rotate, rotate]``).
+        scale: largest relative change of size (uniform in ``[1 - scale, 1 + scale]``).
+        translate: largest shift as a fraction of the image size.
+    """
+
+    def __init__(self, hflip: float = 0.5, rotate: float = 5.0, scale: float = 0.05, translate: float = 0.03):
+        self.p_flip = hflip
+        self.rotate = rotate
+        self.scale = scale
+        self.translate = translate
+
+    @property
+    def active(self) -> bool:
+        return bool(self.p_flip or self.rotate or self.scale or self.translate)
+
+    def __call__(self, stack: Tensor, landmarks: Tensor, vector: slice | None,
+                 generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        b, _, h, w = stack.shape
+
+        def uniform(*size: int) -> Tensor:
+            return (torch.rand(*size, generator=generator) * 2 - 1).to(stack.device, stack.dtype)
+
+        flip = (torch.rand(b, generator=generator) < self.p_flip).to(stack.device)
+        stack, landmarks = hflip(stack, landmarks, vector, flip)
+        if self.rotate or self.scale or self.translate:
+            shift = uniform(b, 2) * self.translate * torch.tensor([w, h], dtype=stack.dtype, device=stack.device)
+            stack, landmarks = affine(stack, landmarks, vector, uniform(b) * self.rotate,
+                                      1 + uniform(b) * self.scale, shift)
+        return stack, landmarks

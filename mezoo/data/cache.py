@@ -1,0 +1,70 @@
+"""A content-keyed cache of arrays on disk, safe against crashes and half-written files.
+
+Entries are ``.npy`` files named by a SHA-256 key of what produced them (settings, sample, frame
+content). Each is written to a temporary file and renamed into place, so an interrupted run
+leaves no partial entry; an entry that fails to load is deleted and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def default_cache_dir() -> Path:
+    """``$MEZOO_CACHE_DIR``, else ``~/.cache/mezoo``."""
+    return Path(os.environ.get("MEZOO_CACHE_DIR") or Path.home() / ".cache" / "mezoo")
+
+
+def digest(*parts: Any) -> str:
+    """A SHA-256 hex key of ``parts``: bytes and arrays by content, anything else by ``repr``."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            h.update(str((part.dtype, part.shape)).encode())
+            h.update(np.ascontiguousarray(part).tobytes())
+        elif isinstance(part, bytes):
+            h.update(part)
+        else:
+            h.update(repr(part).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+class DiskCache:
+    """Arrays on disk under ``root/<namespace>/<key[:2]>/<key>.npy``."""
+
+    def __init__(self, root: str | Path | None = None, namespace: str = "arrays"):
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.dir = self.root / namespace
+
+    def path(self, key: str) -> Path:
+        return self.dir / key[:2] / f"{key}.npy"
+
+    def load(self, key: str) -> np.ndarray | None:
+        """The entry, or ``None`` if it is missing or unreadable (then it is removed)."""
+        path = self.path(key)
+        if not path.exists():
+            return None
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            path.unlink(missing_ok=True)
+            return None
+
+    def save(self, key: str, array: np.ndarray) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, array, allow_pickle=False)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,66 @@
+"""Dynamic images by approximate rank pooling (Bilen et al., CVPR 2016), paper Table 2, M2."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from mezoo.displacement.base import DisplacementProvider
+
+
+def harmonic(n: int) -> float:
+    """The n-th harmonic number ``H_n = 1 + 1/2 + ... + 1/n`` (``H_0 = 0``)."""
+    return sum(1.0 / i for i in range(1, n + 1))
+
+
+def rank_pooling_coefficients(length: int) -> Tensor:
+    """Approximate rank pooling weights ``alpha_t = 2(T - t + 1) - (T + 1)(H_T - H_{t-1})``, t = 1..T.
+
+    Returns:
+        ``(T,)`` float64. They sum to zero; the first is the most negative, the last positive.
+
+    Example:
+        >>> rank_pooling_coefficients(2)
+        tensor([-0.5000,  0.5000], dtype=torch.float64)
+    """
+    t_len = length
+    h_t = harmonic(t_len)
+    return torch.tensor(
+        [2.0 * (t_len - t + 1) - (t_len + 1) * (h_t - harmonic(t - 1)) for t in range(1, t_len + 1)],
+        dtype=torch.float64,
+    )
+
+
+def dynamic_image(frames: Tensor) -> Tensor:
+    """The dynamic image of a clip: ``sum_t alpha_t * frame_t``.
+
+    Args:
+        frames: ``(B, T, C, H, W)``.
+
+    Returns:
+        ``(B, C, H, W)``, scaled per sample so that its largest absolute value is 1.
+    """
+    alpha = rank_pooling_coefficients(frames.shape[1]).to(frames.dtype).to(frames.device)
+    d = torch.einsum("t,btchw->bchw", alpha, frames)
+    peak = d.abs().amax(dim=(1, 2, 3), keepdim=True)
+    return d / (peak + 1e-8)
+
+
+class DynamicImage(DisplacementProvider):
+    """The dynamic image of the frames from the onset to the apex, in place of a displacement.
+
+    Its channels are those of the frames (3 in colour, 1 in grey). Deterministic: computed once
+    per sample and cached.
+    """
+
+    uses_sequence = True
+    vector_field = False
+
+    def out_channels(self, frame_channels: int) -> int:
+        return frame_channels
+
+    def forward(self, onset: Tensor, apex: Tensor) -> Tensor:
+        return dynamic_image(torch.stack([onset, apex], dim=1))
+
+    def from_sequence(self, frames: Tensor) -> Tensor:
+        return dynamic_image(frames)

@@ -1,0 +1,18 @@
+"""Farneback optical flow normalised per sample as the DGM normalises (paper Table 2, M1: OF+NORM)."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from mezoo.displacement.farneback import Farneback
+from mezoo.displacement.warp import per_sample_normalize
+
+
+class OFNorm(Farneback):
+    """Farneback flow divided by its per-sample RMS magnitude (see ``per_sample_normalize``).
+
+    Options are those of :class:`~mezoo.displacement.farneback.Farneback`.
+    """
+
+    def forward(self, onset: Tensor, apex: Tensor) -> Tensor:
+        return per_sample_normalize(super().forward(onset, apex))

@@ -1,0 +1,91 @@
+"""Warping images by a displacement field, and the DGM losses (paper eq. 1-4)."""
+
+from __future__ import annotations
+
+import torch
+from kornia.geometry.transform import remap
+from kornia.geometry import create_meshgrid
+from torch import Tensor, nn
+
+
+def warp_by_displacement(image: Tensor, displacement: Tensor) -> Tensor:
+    """Move the content of ``image`` by ``displacement`` pixels (differentiable, bilinear, kornia).
+
+    The pixel at ``(x, y)`` ends up near ``(x + D_x, y + D_y)``: the output samples the input at
+    ``(x, y) - D(x, y)``, the usual backward approximation of that forward motion for smooth,
+    small D. Outside the image reads as the border value.
+
+    Args:
+        image: ``(B, C, H, W)``.
+        displacement: ``(B, 2, H, W)`` pixels, channel 0 x and channel 1 y.
+
+    Returns:
+        ``(B, C, H, W)``.
+
+    Example:
+        >>> img = torch.rand(1, 1, 8, 8)
+        >>> torch.allclose(warp_by_displacement(img, torch.zeros(1, 2, 8, 8)), img)
+        True
+    """
+    b, _, h, w = image.shape
+    grid = create_meshgrid(h, w, normalized_coordinates=False, device=image.device, dtype=image.dtype)
+    grid = grid.expand(b, h, w, 2)
+    source = grid - displacement.permute(0, 2, 3, 1)
+    return remap(image, source[..., 0], source[..., 1], mode="bilinear", padding_mode="border",
+                 align_corners=True, normalized_coordinates=False)
+
+
+class DisplacementWarp(nn.Module):
+    """Module form of :func:`warp_by_displacement`."""
+
+    def forward(self, image: Tensor, displacement: Tensor) -> Tensor:
+        return warp_by_displacement(image, displacement)
+
+
+def normalization_loss(displacement: Tensor) -> Tensor:
+    """L_nm (eq. 2): the mean absolute displacement over pixels (and both channels, and the batch)."""
+    return displacement.abs().mean()
+
+
+def smoothness_loss(displacement: Tensor) -> Tensor:
+    """L_sm (eq. 3): mean |dD/dx| over h x (w - 1) neighbours plus mean |dD/dy| over (h - 1) x w."""
+    dx = (displacement[..., :, 1:] - displacement[..., :, :-1]).abs().mean()
+    dy = (displacement[..., 1:, :] - displacement[..., :-1, :]).abs().mean()
+    return dx + dy
+
+
+def reconstruction_loss(onset: Tensor, apex: Tensor, displacement: Tensor) -> Tensor:
+    """L_rec (eq. 1): mean |G_s(F_onset, D) - F_apex| with ``D`` in pixels."""
+    return (warp_by_displacement(onset, displacement) - apex).abs().mean()
+
+
+def per_sample_normalize(displacement: Tensor, eps: float = 1e-6) -> Tensor:
+    """Divide each sample's displacement by its root-mean-square magnitude.
+
+    The normalisation FRL-DGT applies before output (paper sec. 3.1): subtle motions are
+    amplified and large ones damped, so every sample reaches the classifier at the same scale.
+    Used by ``dgm`` and ``of_norm``.
+
+    Shape:
+        - input and output: ``(B, 2, H, W)``; each output sample has an RMS magnitude of 1.
+    """
+    rms = displacement.pow(2).sum(1, keepdim=True).mean((2, 3), keepdim=True).sqrt()
+    return displacement / (rms + eps)
+
+
+class GradScale(torch.autograd.Function):
+    """Identity forward; multiplies the gradient by ``scale`` on the way back."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, scale: float) -> Tensor:  # type: ignore[override]
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        return grad * ctx.scale, None
+
+
+def scale_grad(x: Tensor, scale: float) -> Tensor:
+    """``x`` unchanged, with the gradient that flows back through it multiplied by ``scale``."""
+    return GradScale.apply(x, scale)

@@ -1,0 +1,138 @@
+"""Figures: displacements (paper Fig. 3), fusion weights (Fig. 7), confusion matrices (Fig. 8)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from torch import Tensor
+
+
+def flow_to_rgb(flow: Tensor | np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
+    """Colour-wheel picture of a displacement: hue is the direction, saturation the magnitude.
+
+    Args:
+        flow: ``(2, H, W)``, x then y.
+        max_magnitude: the magnitude drawn fully saturated; default the field's own maximum.
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB; no motion is white.
+    """
+    from matplotlib.colors import hsv_to_rgb
+
+    flow = flow.detach().cpu().numpy() if isinstance(flow, Tensor) else np.asarray(flow)
+    fx, fy = flow[0].astype(np.float64), flow[1].astype(np.float64)
+    magnitude = np.hypot(fx, fy)
+    top = max_magnitude if max_magnitude is not None else max(float(magnitude.max()), 1e-8)
+    hue = (np.arctan2(-fy, fx) / (2 * np.pi)) % 1.0  # image y points down; draw "up" as up
+    hsv = np.stack([hue, np.clip(magnitude / top, 0, 1), np.ones_like(hue)], axis=-1)
+    return (hsv_to_rgb(hsv) * 255).round().astype(np.uint8)
+
+
+def _image(t: Tensor) -> np.ndarray:
+    """``(C, H, W)`` in [0, 1] (or a dynamic image in [-1, 1]) -> displayable ``(H, W, 3)``."""
+    a = t.detach().cpu().float()
+    if a.min() < 0:
+        a = (a + 1) / 2
+    a = a.clamp(0, 1).numpy().transpose(1, 2, 0)
+    return np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a
+
+
+def displacement_figure(rows: Sequence[dict[str, Tensor | str]], path: str | Path) -> Path:
+    """Draw one row per sample: onset, apex, dynamic image, optical flow, DGM (paper Fig. 3).
+
+    Args:
+        rows: dicts with ``title`` and the tensors ``onset``, ``apex``, ``dynamic`` (``(C, H, W)``)
+            and ``flow``, ``dgm`` (``(2, H, W)``).
+        path: where to write the PNG.
+    """
+    plt = _pyplot()
+    columns = [("onset", "(a) Onset"), ("apex", "(b) Apex"), ("dynamic", "(c) Dynamic image"),
+               ("flow", "(d) Optical flow"), ("dgm", "(e) DGM")]
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(2.2 * len(columns), 2.3 * len(rows)),
+                             squeeze=False)
+    for r, row in enumerate(rows):
+        for c, (key, label) in enumerate(columns):
+            value = row[key]
+            assert isinstance(value, Tensor)
+            axes[r, c].imshow(flow_to_rgb(value) if key in ("flow", "dgm") else _image(value))
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+            if r == 0:
+                axes[r, c].set_title(label, fontsize=9)
+        axes[r, 0].set_ylabel(str(row["title"]), fontsize=8)
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    """Lay out, write as PNG (creating the folder) and close ``fig``."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str], path: str | Path,
+                     title: str = "") -> Path:
+    """The confusion matrix as a heat map of row-normalised rates, annotated with counts (paper Fig. 8)."""
+    plt = _pyplot()
+    counts = np.asarray(confusion, dtype=np.int64)
+    rates = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.2 * len(classes) + 1.8, 1.1 * len(classes) + 1.2))
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            ax.text(j, i, f"{rates[i, j]:.2f}\n({counts[i, j]})", ha="center", va="center", fontsize=8,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return _save(fig, path)
+
+
+def fusion_weights_figure(local: np.ndarray, global_: np.ndarray, names: Sequence[str], path: str | Path,
+                          title: str = "") -> Path:
+    """The fusion layers' softmax weights (paper Fig. 7).
+
+    Args:
+        local: ``(K, N)`` weight of each patch in each region's local fusion layer (N a square).
+        global_: ``(K,)`` weight of each region in the global fusion layer.
+        names: the K region names.
+    """
+    plt = _pyplot()
+    k, n = local.shape
+    side = int(round(np.sqrt(n)))
+    cols = int(np.ceil(np.sqrt(k)))
+    rows = int(np.ceil(k / cols))
+    fig = plt.figure(figsize=(2.0 * cols + 3.5, 2.0 * rows + 0.4))
+    grid = fig.add_gridspec(rows, cols + 2)
+    for i in range(k):
+        ax = fig.add_subplot(grid[i // cols, i % cols])
+        ax.imshow(local[i].reshape(side, side), cmap="magma", vmin=0, vmax=float(local.max()))
+        ax.set_title(names[i], fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax = fig.add_subplot(grid[:, cols:])
+    ax.barh(range(k), global_, color="tab:red")
+    ax.set_yticks(range(k), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("global fusion weight")
+    fig.suptitle(title or "Fusion weights: local (per patch, left) and global (per region, right)", fontsize=9)
+    return _save(fig, path)
