@@ -59,6 +59,39 @@ def run(dataset: str | None, data_root: Path | None, displacement: str | None, f
     click.echo(f"Run directory: {result.run_dir}")
 
 
+@cli.command()
+@click.option("--rows", help="Comma-separated rows of the paper's Table 2, e.g. M0,M4,M9 (default: M0-M9).")
+@click.option("--dataset", help="Dataset name (default: synthetic).")
+@click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="YAML file of settings over the defaults.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one setting (repeatable).")
+@click.option("--device", help="auto (default), cpu, cuda, cuda:1, ...")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of the row runs (default: runs/ablate-<dataset>-<fingerprint>).")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config_file: Path | None,
+           sets: tuple[str, ...], device: str | None, out: Path | None, quiet: bool) -> None:
+    """Run the ablation rows M0-M9 of the paper's Table 2 and write the table with this run's numbers.
+
+    Each row is a LOSO run in OUT/<row>; running again resumes finished rows and folds.
+    """
+    from mezoo.config import fingerprint
+    from mezoo.loso.ablate import ablation_table, parse_rows, run_ablation
+
+    chosen = parse_rows(rows)
+    config = _config(dataset, data_root, None, None, config_file, sets, device)
+    out = out or Path("runs") / f"ablate-{config['dataset']['name']}-{fingerprint(config)}"
+
+    def report(row: str, result: Any) -> None:
+        full = result.report["full"]
+        click.echo(f"{row}: UF1 {full['uf1']:.3f}, UAR {full['uar']:.3f} ({result.run_dir})")
+
+    results = run_ablation(config, chosen, out, progress=not quiet, on_row=report)
+    click.echo(ablation_table(results))
+    click.echo(f"Ablation table: {out / 'ablation.md'}")
+
+
 def _config(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
             config_file: Path | None, sets: tuple[str, ...], device: str | None) -> dict[str, Any]:
     """Resolve the settings of a command; unknown component names fail here, before any work."""

@@ -89,7 +89,7 @@ def build_model(config: Mapping[str, Any], num_classes: int) -> FRLDGT:
                   full_face_size=int(regions["full_face_size"]))
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     # Write beside the target, then rename: a crash or Ctrl-C never leaves half a file.
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -126,7 +126,7 @@ def _check_run_dir(run_dir: Path, config: Mapping[str, Any]) -> None:
                 f"run directory {run_dir} holds a run with other settings; pass another --out, "
                 f"or delete it to start again"
             )
-    _write_atomic(existing, dump(config))
+    write_atomic(existing, dump(config))
 
 
 @dataclass
@@ -154,6 +154,15 @@ class FusionInputs:
                     regions.append(r.half().cpu())
                 faces.append(f.half().cpu())
         return cls(torch.cat(regions) if regions else None, torch.cat(faces))
+
+    @staticmethod
+    def pick(choices: list[FusionInputs], idx: Tensor, choice: Tensor | None) -> tuple[Tensor | None, Tensor]:
+        """Regions and face of each row ``idx[i]`` taken from ``choices[choice[i]]``."""
+        pairs = list(zip(idx.tolist(), [0] * len(idx) if choice is None else choice.tolist()))
+        face = torch.stack([choices[c].face[i] for i, c in pairs])
+        if choices[0].regions is None:
+            return None, face
+        return torch.stack([choices[c].regions[i] for i, c in pairs]), face  # type: ignore[index]
 
     def forward(self, model: FRLDGT, device: torch.device) -> Callable[[Tensor], tuple[Tensor, None]]:
         """rows -> logits of ``model``'s fusion head on the stored inputs."""
@@ -186,14 +195,14 @@ class PairSampler:
 class Shared:
     """What every fold of a run shares, computed once.
 
-    - ``inputs``: a deterministic provider's fusion inputs at the annotated apex (for evaluation,
-      and for training when neither apex jitter nor augmentation is on);
+    - ``inputs``: a deterministic provider's fusion inputs for each apex choice (index 0 the
+      annotated apex, used for evaluation; the others for apex jitter in training);
     - ``displacements``: its full-resolution output for every apex choice ``(N, V, D, H, W)``
-      float16, for training with apex jitter or augmentation;
+      float16, kept only when augmentation is on (the regions are then cut per batch);
     - ``pairs``: a trainable provider's self-supervision pairs.
     """
 
-    inputs: FusionInputs | None = None
+    inputs: list[FusionInputs] = field(default_factory=list)
     displacements: Tensor | None = None
     pairs: Pairs | None = None
 
@@ -216,15 +225,17 @@ def _shared(config: Mapping[str, Any], data: Prepared, num_classes: int, device:
                                  batch_size, progress)
         for c in range(data.apex_choices)
     ]
-    inputs = FusionInputs.compute(model, data, per_choice[0], device, batch_size, progress)
-    if data.apex_choices == 1 and not _augmenter(config["train"]).active:
-        return Shared(inputs=inputs)
-    return Shared(inputs=inputs, displacements=torch.stack(per_choice, dim=1).half())
+    if _augmenter(config["train"]).active:
+        inputs = [FusionInputs.compute(model, data, per_choice[0], device, batch_size, progress)]
+        return Shared(inputs=inputs, displacements=torch.stack(per_choice, dim=1).half())
+    inputs = [FusionInputs.compute(model, data.view(c), d, device, batch_size, progress)
+              for c, d in enumerate(per_choice)]
+    return Shared(inputs=inputs)
 
 
 def _augmenter(train: Mapping[str, Any]) -> Augment:
-    return call_with_options(Augment, "train.augment", train.get("augment") or {
-        "hflip": 0, "rotate": 0, "scale": 0, "translate": 0})
+    options = {"hflip": 0, "rotate": 0, "scale": 0, "translate": 0, **(train.get("augment") or {})}
+    return call_with_options(Augment, "train.augment", options)
 
 
 def _fold_seed(seed: int, subject: str) -> int:
@@ -300,16 +311,20 @@ def _fold_forward(model: FRLDGT, data: Prepared, shared: Shared, augment: Augmen
         onset, apex = stack[:, :channels], stack[:, channels:2 * channels]
         return onset, apex, landmarks, (stack[:, 2 * channels:] if displacement is not None else None)
 
-    if shared.inputs is not None:
-        evaluate = shared.inputs.forward(model, device)
-        stacks = shared.displacements
-        if stacks is None:
+    if shared.inputs:
+        evaluate = shared.inputs[0].forward(model, device)
+        if shared.displacements is None and len(shared.inputs) == 1:
             return evaluate
+        stacks = shared.displacements
 
         def forward(idx: Tensor) -> tuple[Tensor, Tensor | None]:
             if not model.training:
                 return evaluate(idx)
             choice = choose(idx)
+            if stacks is None:  # no augmentation: each row's precomputed regions at its apex choice
+                regions, face = FusionInputs.pick(shared.inputs, idx, choice)
+                return model.fusion(None if regions is None else regions.to(device).float(),
+                                    face.to(device).float()), None
             d = stacks[idx, choice if choice is not None else 0].to(device).float()
             onset, apex, landmarks, d = augmented(idx, choice, d)
             return model.fusion(*model.regions_and_face(onset, apex, landmarks, d)), None
@@ -384,7 +399,7 @@ def run_loso(config: Mapping[str, Any], run_dir: str | Path | None = None, progr
             if config["run"].get("checkpoints", True):
                 checkpoint = run_dir / "checkpoints" / f"{fold.slug}.safetensors"
             done = run_fold(config, data, fold, num_classes, device, shared, progress, checkpoint)
-            _write_atomic(path, json.dumps(done))
+            write_atomic(path, json.dumps(done))
             trained.append(fold.subject)
         results[fold.subject] = done
     return _finish(run_dir, config, dataset.classes, data, folds, results, trained, skipped)
@@ -436,8 +451,8 @@ def _finish(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...], 
     for r, pred, p in zip(rows, y_pred, probs):
         writer.writerow([data.keys[r], data.groups[r], data.parts[r], classes[data.labels[r]], classes[pred]]
                         + [f"{v:.4f}" for v in p])
-    _write_atomic(run_dir / "predictions.csv", table.getvalue())
+    write_atomic(run_dir / "predictions.csv", table.getvalue())
     _figures(run_dir, config, classes, report, [results[f.subject] for f in folds], title)
-    _write_atomic(run_dir / "report.json", json.dumps(report, indent=2))
-    _write_atomic(run_dir / "report.md", f"# mezoo run: {title} on {config['dataset']['name']}\n\n{text}")
+    write_atomic(run_dir / "report.json", json.dumps(report, indent=2))
+    write_atomic(run_dir / "report.md", f"# mezoo run: {title} on {config['dataset']['name']}\n\n{text}")
     return RunResult(run_dir=run_dir, report=report, markdown=text, trained=trained, skipped=skipped)

@@ -180,3 +180,15 @@ def test_no_code_path_reads_test_labels_during_a_fold(provider, tiny_config):
     data.labels = _GuardedLabels(data.labels, fold.test)
     done = runner.run_fold(cfg, data, fold, 3, torch.device("cpu"), shared, progress=False)
     assert len(done["y_pred"]) == len(fold.test) == 6
+
+
+@pytest.mark.parametrize("provider", ["farneback", "dynamic_image", "dgm"])
+def test_run_with_augmentation_and_apex_jitter(provider, tiny_config, tmp_path):
+    cfg = tiny_config(
+        displacement={"name": provider, "dgm": {"width": 4, "warmup_steps": 1, "pairs_per_clip": 1,
+                                                "pair_batch_size": 2}},
+        train={"epochs": 1, "apex_jitter": 2,
+               "augment": {"hflip": 0.5, "rotate": 5.0, "scale": 0.05, "translate": 0.02}},
+    )
+    report = runner.run_loso(cfg, tmp_path, progress=False).report
+    assert report["full"]["n"] == 18 and 0.0 <= report["full"]["uf1"] <= 1.0

@@ -1,0 +1,104 @@
+"""The ablation rows of the paper's Table 2 (M0-M9), each a LOSO run with one change."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mezoo.config import merge
+from mezoo.errors import ConfigError
+from mezoo.loso.report import PART_TITLES
+from mezoo.loso.runner import RunResult, write_atomic, run_loso
+
+#: row -> (what it changes, Table 2's columns DGM / AU regions / full-face / global / local / fusion layer)
+ROWS: dict[str, tuple[str, tuple[str, str, str, str, str, str]]] = {
+    "M0": ("DGM -> optical flow (farneback)", ("-> OpticalFlow", "yes", "yes", "yes", "yes", "Fu-B")),
+    "M1": ("DGM -> OF+NORM (of_norm)", ("-> OF+NORM", "yes", "yes", "yes", "yes", "Fu-B")),
+    "M2": ("DGM -> dynamic image", ("-> DynamicImage", "yes", "yes", "yes", "yes", "Fu-B")),
+    "M3": ("DGM without self-supervision", ("w/o self-supervise", "yes", "yes", "yes", "yes", "Fu-B")),
+    "M4": ("Fu-B-Attn -> Fu-A-Attn", ("yes", "yes", "yes", "yes", "yes", "-> Fu-A-Attn")),
+    "M5": ("AU regions -> 3x3 patches", ("yes", "-> 3x3 patches", "yes", "yes", "yes", "Fu-B")),
+    "M6": ("no full-face fusion", ("yes", "yes", "no", "yes", "yes", "Fu-B")),
+    "M7": ("no local fusion", ("yes", "yes", "yes", "yes", "no", "Fu-B")),
+    "M8": ("no global fusion", ("yes", "yes", "yes", "no", "yes", "Fu-B")),
+    "M9": ("FRL-DGT, the full model", ("yes", "yes", "yes", "yes", "yes", "Fu-B")),
+}
+
+
+def row_config(base: Mapping[str, Any], row: str) -> dict[str, Any]:
+    """The settings of ablation ``row``: the full model (DGM + Fu-B-Attn on AU regions) with one change.
+
+    The Fu-A-Attn row (M4) takes the Fu-B-Attn row's options, so only the fusion layer differs.
+    """
+    fu_b = dict(base["fusion"].get("fu_b_attn") or {})
+    full = merge(base, {"displacement": {"name": "dgm"}, "fusion": {"name": "fu_b_attn"},
+                        "regions": {"kind": "au9"}})
+    changes: dict[str, dict[str, Any]] = {
+        "M0": {"displacement": {"name": "farneback"}},
+        "M1": {"displacement": {"name": "of_norm"}},
+        "M2": {"displacement": {"name": "dynamic_image"}},
+        "M3": {"displacement": {"dgm": {"self_supervised": False}}},
+        "M4": {"fusion": {"name": "fu_a_attn", "fu_a_attn": fu_b}},
+        "M5": {"regions": {"kind": "grid3x3"}},
+        "M6": {"fusion": {"fu_b_attn": {"use_full_face": False}}},
+        "M7": {"fusion": {"fu_b_attn": {"use_local": False}}},
+        "M8": {"fusion": {"fu_b_attn": {"use_global": False}}},
+        "M9": {},
+    }
+    if row not in changes:
+        raise ConfigError(f"unknown ablation row {row!r}; expected one of: {', '.join(ROWS)}")
+    return merge(full, changes[row])
+
+
+def parse_rows(text: str | None) -> list[str]:
+    """``"M0,m4, M9"`` -> ``["M0", "M4", "M9"]``; ``None`` -> all rows."""
+    if not text:
+        return list(ROWS)
+    rows = [r.strip().upper() for r in text.split(",") if r.strip()]
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        raise ConfigError(f"unknown ablation row {', '.join(unknown)}; expected one of: {', '.join(ROWS)}")
+    return rows
+
+
+def ablation_table(results: Mapping[str, RunResult]) -> str:
+    """Markdown in the layout of the paper's Table 2, with this run's numbers."""
+    parts: list[str] = []
+    for result in results.values():
+        for part in result.report["parts"]:
+            if part not in parts:
+                parts.append(part)
+    if len(parts) < 2:
+        parts = []
+    head = ["Method", "DGM", "AU Regions", "Full-face Fusion", "Global Fusion", "Local Fusion", "Fu-B-Attn",
+            "Full UF1", "Full UAR"]
+    head += [f"{PART_TITLES.get(p, p)} {m}" for p in parts for m in ("UF1", "UAR")]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 7 + "---:|" * (len(head) - 7)]
+    for row, result in results.items():
+        full = result.report["full"]
+        cells = [row, *ROWS[row][1], f"{full['uf1']:.3f}", f"{full['uar']:.3f}"]
+        for p in parts:
+            s = result.report["parts"].get(p)
+            cells += [f"{s['uf1']:.3f}", f"{s['uar']:.3f}"] if s else ["-", "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def run_ablation(config: Mapping[str, Any], rows: Sequence[str], out: str | Path, progress: bool = True,
+                 on_row: Callable[[str, RunResult], None] | None = None) -> dict[str, RunResult]:
+    """Run each row as a LOSO run in ``out/<row>`` (resumable like any run), then write
+    ``out/ablation.md`` and ``out/ablation.json``."""
+    out = Path(out)
+    results: dict[str, RunResult] = {}
+    for row in rows:
+        results[row] = run_loso(row_config(config, row), out / row, progress=progress)
+        if on_row is not None:
+            on_row(row, results[row])
+    table = ablation_table(results)
+    write_atomic(out / "ablation.md", f"# mezoo ablation on {config['dataset']['name']} (paper Table 2)\n\n{table}")
+    write_atomic(out / "ablation.json", json.dumps(
+        {row: {"change": ROWS[row][0], "full": r.report["full"], "parts": r.report["parts"],
+               "run_dir": str(r.run_dir)} for row, r in results.items()}, indent=2))
+    return results
