@@ -9,7 +9,10 @@ part. Channels that are not vectors (a dynamic image) are only warped.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
+from kornia.filters import gaussian_blur2d
 from kornia.geometry.transform import get_rotation_matrix2d, warp_affine
 from torch import Tensor
 
@@ -109,3 +112,51 @@ class Augment:
             stack, landmarks = affine(stack, landmarks, vector, uniform(b) * self.rotate,
                                       1 + uniform(b) * self.scale, shift)
         return stack, landmarks
+
+
+class Augmentation(ABC):
+    """Base class of augmentations registered through ``register_augmentations``.
+
+    Called on a training batch after the geometric augmentation, with everything on the device.
+
+    Shape:
+        - onset, apex: ``(B, C, H, W)`` in [0, 1]; landmarks ``(B, 68, 2)``.
+        - displacement: ``(B, D, H, W)`` or ``None`` (a trainable provider computes it later);
+          ``vector`` says whether it is an (x, y) field.
+    """
+
+    @abstractmethod
+    def __call__(self, onset: Tensor, apex: Tensor, displacement: Tensor | None, landmarks: Tensor, vector: bool,
+                 generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
+        """The augmented ``(onset, apex, displacement, landmarks)``."""
+
+
+class MotionMagnification(Augmentation):
+    """Linear Eulerian motion magnification of the onset -> apex change (Wu et al., SIGGRAPH 2012).
+
+    Weights-free, in place of the paper's learned MagNet: ``apex' = apex + a * G(apex - onset)``
+    with ``G`` a Gaussian low-pass of width ``sigma``. For motions small against the image's
+    texture this moves every pixel ``1 + a`` times as far, so a vector displacement is scaled by
+    ``1 + a`` to match. Each sample is magnified with probability ``p``, with ``a`` uniform in
+    ``alpha``.
+    """
+
+    def __init__(self, p: float = 0.5, alpha: tuple[float, float] = (1.0, 3.0), sigma: float = 1.0):
+        self.p = p
+        self.alpha = (float(alpha[0]), float(alpha[1]))
+        self.sigma = sigma
+
+    def __call__(self, onset: Tensor, apex: Tensor, displacement: Tensor | None, landmarks: Tensor, vector: bool,
+                 generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
+        b = onset.shape[0]
+        on = (torch.rand(b, generator=generator) < self.p).to(onset.device)
+        low, high = self.alpha
+        amount = (low + (high - low) * torch.rand(b, generator=generator)).to(onset.device, onset.dtype)
+        amount = amount * on
+        k = 2 * int(3 * self.sigma) + 1
+        change = gaussian_blur2d(apex - onset, (k, k), (self.sigma, self.sigma))
+        magnified = (apex + amount[:, None, None, None] * change).clamp(0, 1)
+        apex = torch.where(on[:, None, None, None], magnified, apex)
+        if displacement is not None and vector:
+            displacement = displacement * (1 + amount)[:, None, None, None]
+        return onset, apex, displacement, landmarks

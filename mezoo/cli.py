@@ -165,7 +165,8 @@ def figure_displacements(dataset: str | None, data_root: Path | None, sample_key
     for name in ("farneback", "dynamic_image"):
         options = dict(config["displacement"].get(name) or {})
         provider = plugins.make("displacement", name, **options)
-        columns[name] = precompute_displacements(provider, provider_id(name, options), data, size, color, cache)
+        columns[name] = precompute_displacements(provider, provider_id(name, options, provider), data, size, color,
+                                                 cache)
     _, dgm_options = component_options({"displacement": {**config["displacement"], "name": "dgm"}}, "displacement")
     dgm = plugins.make("displacement", "dgm", **dgm_options)
     pairs = read_pairs(samples, max(dgm.pairs_per_clip, 1), size, color, int(config["seed"]))

@@ -31,10 +31,10 @@ def flow_to_rgb(flow: Tensor | np.ndarray, max_magnitude: float | None = None) -
 
 
 def _image(t: Tensor) -> np.ndarray:
-    """``(C, H, W)`` in [0, 1] (or a dynamic image in [-1, 1]) -> displayable ``(H, W, 3)``."""
+    """``(C, H, W)`` in [0, 1], or a signed dynamic image, -> displayable ``(H, W, 3)``."""
     a = t.detach().cpu().float()
-    if a.min() < 0:
-        a = (a + 1) / 2
+    if a.min() < 0:  # signed: zero is mid-grey
+        a = (a / a.abs().max().clamp_min(1e-8) + 1) / 2
     a = a.clamp(0, 1).numpy().transpose(1, 2, 0)
     return np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a
 

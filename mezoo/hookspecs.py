@@ -48,3 +48,14 @@ def register_datasets(register):
     options of the ``dataset`` config section, its ``samples()`` returns a list of
     :class:`mezoo.data.Sample`.
     """
+
+
+@hookspec
+def register_augmentations(register):
+    """Register training augmentations.
+
+    Call ``register(cls, name="...")`` for each. ``cls`` is a subclass of
+    :class:`mezoo.augment.Augmentation`, built with the keyword options of its section under
+    ``augmentation`` in the config and applied to training batches when its name is listed in
+    ``train.augmentations``.
+    """

@@ -25,6 +25,7 @@ DEFAULT_PLUGINS = (
     "mezoo.default_plugins.displacements",
     "mezoo.default_plugins.fusions",
     "mezoo.default_plugins.datasets",
+    "mezoo.default_plugins.augmentations",
 )
 
 #: component kind -> the collector hook that registers it
@@ -32,6 +33,7 @@ COMPONENT_HOOKS = {
     "displacement": "register_displacements",
     "fusion": "register_fusions",
     "dataset": "register_datasets",
+    "augmentation": "register_augmentations",
 }
 
 pm = pluggy.PluginManager("mezoo")

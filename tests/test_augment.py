@@ -86,3 +86,21 @@ def test_augment_is_seeded_and_can_be_off():
     off = Augment(0, 0, 0, 0)
     assert not off.active
     assert torch.equal(off(stack, lm, slice(2, 4), torch.Generator())[0], stack)
+
+
+def test_motion_magnification_magnifies_motion_and_scales_displacement():
+    from mezoo.augment import MotionMagnification
+    from mezoo.displacement import farneback_flow
+
+    stack = _scene(shift=(0.5, 0.0), size=96)
+    onset, apex, d = (stack[:, :1] + 1.5) / 3, (stack[:, 1:2] + 1.5) / 3, stack[:, 2:]  # frames in [0, 1]
+    mag = MotionMagnification(p=1.0, alpha=(2.0, 2.0), sigma=0.5)
+    onset2, apex2, d2, _ = mag(onset, apex, d, torch.zeros(1, 68, 2), True, torch.Generator().manual_seed(0))
+    assert torch.equal(onset2, onset) and torch.allclose(d2, 3 * d)
+    inner = (0, 0, slice(20, -20), slice(20, -20))
+    before = farneback_flow(onset, apex)[inner].median().item()
+    after = farneback_flow(onset, apex2)[inner].median().item()
+    assert before == pytest.approx(0.5, abs=0.1)
+    assert after == pytest.approx(1.5, abs=0.3)  # 1 + a = 3 times the motion
+    never = MotionMagnification(p=0.0)
+    assert torch.equal(never(onset, apex, d, torch.zeros(1, 68, 2), True, torch.Generator())[1], apex)

@@ -178,3 +178,29 @@ def test_inline_displacement_provider_is_built_with_options():
         assert provider(torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)).shape == (2, 2, 8, 8)
         info = {i["name"]: i for i in plugins.plugin_info()}
         assert info["zero"]["components"] == {"displacement": ["zero_motion"]}
+
+
+class AugmentationPlugin:
+    @hookimpl
+    def register_augmentations(self, register):
+        from mezoo.augment import Augmentation
+
+        class Darken(Augmentation):
+            def __init__(self, factor: float = 0.5):
+                self.factor = factor
+
+            def __call__(self, onset, apex, displacement, landmarks, vector, generator):
+                return onset * self.factor, apex * self.factor, displacement, landmarks
+
+        register(Darken, name="darken")
+
+
+def test_inline_augmentation_is_registered_and_built():
+    import torch
+
+    with registered(AugmentationPlugin(), "darken-plugin"):
+        assert "motion_magnification" in plugins.names("augmentation")
+        aug = plugins.make("augmentation", "darken", factor=0.25)
+        onset, apex, _, _ = aug(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2), None, torch.zeros(1, 68, 2), False,
+                                torch.Generator())
+        assert onset.max().item() == 0.25

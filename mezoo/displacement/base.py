@@ -30,6 +30,8 @@ class DisplacementProvider(nn.Module, ABC):
     trainable: bool = False
     uses_sequence: bool = False
     vector_field: bool = True
+    #: part of the cache key of a deterministic provider's outputs: bump it when they change
+    cache_version: str = "1"
     pairs_per_clip: int = 0
     pair_batch_size: int | None = None
     warmup_steps: int = 0

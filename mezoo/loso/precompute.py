@@ -16,9 +16,10 @@ from mezoo.displacement.base import DisplacementProvider
 from mezoo.loso.prepare import Prepared, read_face, to_chw
 
 
-def provider_id(name: str, options: Mapping[str, Any]) -> str:
-    """A stable description of a provider and its settings, part of every cache key."""
-    return f"{name}:{json.dumps(dict(options), sort_keys=True, default=str)}"
+def provider_id(name: str, options: Mapping[str, Any], provider: DisplacementProvider | None = None) -> str:
+    """A stable description of a provider, its code version and its settings, part of every cache key."""
+    version = "" if provider is None else f"{type(provider).__qualname__}@{provider.cache_version}:"
+    return f"{version}{name}:{json.dumps(dict(options), sort_keys=True, default=str)}"
 
 
 def precompute_displacements(provider: DisplacementProvider, pid: str, data: Prepared, size: int, color: bool,

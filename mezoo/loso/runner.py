@@ -27,7 +27,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from mezoo import plugins
-from mezoo.augment import Augment
+from mezoo.augment import Augment, Augmentation
 from mezoo.config import call_with_options, component_options, dump, fingerprint
 from mezoo.data.sample import Dataset
 from mezoo.errors import ConfigError, DataError
@@ -221,11 +221,12 @@ def _shared(config: Mapping[str, Any], data: Prepared, num_classes: int, device:
     cache = DiskCache(config["run"].get("cache_dir"))
     batch_size = int(config["train"]["batch_size"])
     per_choice = [
-        precompute_displacements(provider, provider_id(name, options), data.view(c), size, color, cache, device,
+        precompute_displacements(provider, provider_id(name, options, provider), data.view(c), size, color, cache, device,
                                  batch_size, progress)
         for c in range(data.apex_choices)
     ]
-    if _augmenter(config["train"]).active:
+    geometric, extra = _augmentations(config)
+    if geometric.active or extra:
         inputs = [FusionInputs.compute(model, data, per_choice[0], device, batch_size, progress)]
         return Shared(inputs=inputs, displacements=torch.stack(per_choice, dim=1).half())
     inputs = [FusionInputs.compute(model, data.view(c), d, device, batch_size, progress)
@@ -233,9 +234,15 @@ def _shared(config: Mapping[str, Any], data: Prepared, num_classes: int, device:
     return Shared(inputs=inputs)
 
 
-def _augmenter(train: Mapping[str, Any]) -> Augment:
+def _augmentations(config: Mapping[str, Any]) -> tuple[Augment, list[Augmentation]]:
+    """The geometric augmentation (``train.augment``) and the registered ones in ``train.augmentations``."""
+    train = config["train"]
     options = {"hflip": 0, "rotate": 0, "scale": 0, "translate": 0, **(train.get("augment") or {})}
-    return call_with_options(Augment, "train.augment", options)
+    geometric = call_with_options(Augment, "train.augment", options)
+    sections = config.get("augmentation") or {}
+    extra = [plugins.make("augmentation", name, **(sections.get(plugins.normalize_name(name)) or {}))
+             for name in train.get("augmentations") or []]
+    return geometric, extra
 
 
 def _fold_seed(seed: int, subject: str) -> int:
@@ -261,7 +268,7 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
     model = build_model(config, num_classes).to(device)
     train = config["train"]
     shared = shared or Shared()
-    forward = _fold_forward(model, data, shared, _augmenter(train), torch.Generator().manual_seed(seed + 1),
+    forward = _fold_forward(model, data, shared, *_augmentations(config), torch.Generator().manual_seed(seed + 1),
                             device)
     pair_loss = None
     if shared.pairs is not None:
@@ -291,8 +298,8 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
     return done
 
 
-def _fold_forward(model: FRLDGT, data: Prepared, shared: Shared, augment: Augment, generator: torch.Generator,
-                  device: torch.device) -> Callable[[Tensor], tuple[Tensor, Tensor | None]]:
+def _fold_forward(model: FRLDGT, data: Prepared, shared: Shared, augment: Augment, extra: list[Augmentation],
+                  generator: torch.Generator, device: torch.device) -> Callable[[Tensor], tuple[Tensor, Tensor | None]]:
     """rows -> (logits, the provider's own loss or None), in training or evaluation as the model is."""
     channels = data.onset.shape[1]
     vector = slice(2 * channels, 2 * channels + 2) if model.displacement.vector_field else None
@@ -309,7 +316,10 @@ def _fold_forward(model: FRLDGT, data: Prepared, shared: Shared, augment: Augmen
         if augment.active:
             stack, landmarks = augment(stack, landmarks, vector if displacement is not None else None, generator)
         onset, apex = stack[:, :channels], stack[:, channels:2 * channels]
-        return onset, apex, landmarks, (stack[:, 2 * channels:] if displacement is not None else None)
+        d = stack[:, 2 * channels:] if displacement is not None else None
+        for aug in extra:
+            onset, apex, d, landmarks = aug(onset, apex, d, landmarks, vector is not None, generator)
+        return onset, apex, landmarks, d
 
     if shared.inputs:
         evaluate = shared.inputs[0].forward(model, device)

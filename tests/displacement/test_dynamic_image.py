@@ -33,7 +33,7 @@ def test_dynamic_image_of_brightening_clip():
     frames = base + ramp * torch.ones(1, 1, 1, 8, 8) * 0.2  # every pixel brightens over time
     d = dynamic_image(frames)
     assert d.shape == (1, 1, 8, 8)
-    assert (d > 0).all() and d.abs().max().item() == pytest.approx(1.0)
+    assert (d > 0).all() and d.pow(2).mean().sqrt().item() == pytest.approx(1.0, abs=1e-4)
 
 
 def test_provider_channels_and_two_frame_form():
@@ -42,4 +42,5 @@ def test_provider_channels_and_two_frame_form():
     onset, apex = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
     expected = dynamic_image(torch.stack([onset, apex], 1))
     assert torch.allclose(provider(onset, apex), expected)
-    assert torch.allclose(expected, (apex - onset) / (apex - onset).abs().amax((1, 2, 3), keepdim=True), atol=1e-5)
+    diff = apex - onset
+    assert torch.allclose(expected, diff / diff.pow(2).mean((1, 2, 3), keepdim=True).sqrt(), atol=1e-4)

@@ -192,3 +192,9 @@ def test_run_with_augmentation_and_apex_jitter(provider, tiny_config, tmp_path):
     )
     report = runner.run_loso(cfg, tmp_path, progress=False).report
     assert report["full"]["n"] == 18 and 0.0 <= report["full"]["uf1"] <= 1.0
+
+
+def test_run_with_motion_magnification(tiny_config, tmp_path):
+    cfg = tiny_config(train={"epochs": 1, "augmentations": ["motion_magnification"]})
+    report = runner.run_loso(cfg, tmp_path, progress=False).report
+    assert report["full"]["n"] == 18
