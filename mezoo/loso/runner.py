@@ -270,13 +270,11 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
     shared = shared or Shared()
     forward = _fold_forward(model, data, shared, *_augmentations(config), torch.Generator().manual_seed(seed + 1),
                             device)
-    pair_loss = None
+    pair_loss: Callable[[torch.Generator], Tensor] | None = None
     if shared.pairs is not None:
         sampler = PairSampler(shared.pairs, fold.subject,
                               int(model.displacement.pair_batch_size or train["batch_size"]), device)
-
-        def pair_loss(generator: torch.Generator) -> Tensor:
-            return model.displacement.pair_loss(*sampler.sample(generator))
+        pair_loss = lambda generator: model.displacement.pair_loss(*sampler.sample(generator))  # noqa: E731
 
     start = time.perf_counter()
     history = train_fold(model, forward, fold.train, data.labels[fold.train], num_classes, train, device, seed,

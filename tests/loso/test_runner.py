@@ -168,7 +168,7 @@ def test_no_code_path_reads_test_labels_during_a_fold(provider, tiny_config):
     import torch
 
     from mezoo.loso.folds import loso_folds
-    from mezoo.loso.prepare import prepare, read_pairs
+    from mezoo.loso.prepare import prepare
 
     cfg = tiny_config(displacement={"name": provider, "dgm": {"width": 4, "warmup_steps": 1, "pairs_per_clip": 1,
                                                               "pair_batch_size": 2}})

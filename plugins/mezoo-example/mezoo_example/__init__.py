@@ -1,6 +1,5 @@
 """An example mezoo plugin: the normal-flow displacement provider."""
 
-import torch
 from kornia.filters import gaussian_blur2d, spatial_gradient
 from torch import Tensor
 
