@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from kornia.color import rgb_to_grayscale
 from torch import Tensor, nn
 
 from mezoo.displacement.base import DisplacementProvider
@@ -26,10 +27,7 @@ def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 
 def _luminance(frames: Tensor) -> Tensor:
-    if frames.shape[1] == 1:
-        return frames
-    weights = torch.tensor([0.299, 0.587, 0.114], dtype=frames.dtype, device=frames.device)
-    return (frames * weights[:, None, None]).sum(1, keepdim=True)
+    return frames if frames.shape[1] == 1 else rgb_to_grayscale(frames)
 
 
 class DGM(DisplacementProvider):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import torch
+from kornia.color import rgb_to_grayscale
 from torch import Tensor
 
 from mezoo.displacement.base import DisplacementProvider
@@ -13,8 +14,7 @@ from mezoo.displacement.base import DisplacementProvider
 def _grey_uint8(frames: Tensor) -> np.ndarray:
     """``(B, C, H, W)`` floats in [0, 1] -> ``(B, H, W)`` uint8 luminance."""
     if frames.shape[1] == 3:
-        weights = torch.tensor([0.299, 0.587, 0.114], dtype=frames.dtype, device=frames.device)
-        frames = (frames * weights[:, None, None]).sum(1, keepdim=True)
+        frames = rgb_to_grayscale(frames)
     return (frames[:, 0].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
 
 
