@@ -141,6 +141,7 @@ def figure_displacements(dataset: str | None, data_root: Path | None, sample_key
     from mezoo.data.cache import DiskCache
     from mezoo.displacement.dgm import fit_self_supervised
     from mezoo.errors import DataError
+    from mezoo.face.pipeline import FaceReader
     from mezoo.figures import displacement_figure
     from mezoo.loso.precompute import precompute_displacements, provider_id
     from mezoo.loso.prepare import prepare, read_pairs
@@ -159,7 +160,8 @@ def figure_displacements(dataset: str | None, data_root: Path | None, sample_key
     else:
         picked = [next(s for s in samples if s.label == c) for c in ds.classes if any(s.label == c for s in samples)]
     size, color = int(config["face"]["size"]), bool(config["face"]["color"])
-    data = prepare(picked, ds.classes, size, color, progress=True)
+    faces = FaceReader.from_config(config)
+    data = prepare(picked, ds.classes, size, color, progress=True, faces=faces)
     cache = DiskCache(config["run"].get("cache_dir"))
     columns = {}
     for name in ("farneback", "dynamic_image"):
@@ -169,7 +171,7 @@ def figure_displacements(dataset: str | None, data_root: Path | None, sample_key
                                                  cache)
     _, dgm_options = component_options({"displacement": {**config["displacement"], "name": "dgm"}}, "displacement")
     dgm = plugins.make("displacement", "dgm", **dgm_options)
-    pairs = read_pairs(samples, max(dgm.pairs_per_clip, 1), size, color, int(config["seed"]))
+    pairs = read_pairs(samples, max(dgm.pairs_per_clip, 1), size, color, int(config["seed"]), faces=faces)
     torch.manual_seed(int(config["seed"]))
     steps = dgm_steps if dgm_steps is not None else dgm.warmup_steps
     fit_self_supervised(dgm, pairs.first, pairs.second, steps, int(dgm.pair_batch_size or 16), int(config["seed"]))
@@ -182,6 +184,157 @@ def figure_displacements(dataset: str | None, data_root: Path | None, sample_key
         for i, s in enumerate(picked)
     ]
     click.echo(f"Wrote {displacement_figure(rows, out)}")
+
+
+def _data_options(command: Any) -> Any:
+    """The options of commands that read a dataset: --dataset, --data-root, --config, --set."""
+    for option in reversed([
+        click.option("--dataset", help="Dataset name (default: synthetic)."),
+        click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk."),
+        click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+                     help="YAML file of settings over the defaults."),
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one setting (repeatable)."),
+    ]):
+        command = option(command)
+    return command
+
+
+@cli.group()
+def datasets() -> None:
+    """Inspect datasets."""
+
+
+@datasets.command(name="list")
+def datasets_list() -> None:
+    """The registered datasets."""
+    for name in plugins.names("dataset"):
+        click.echo(name)
+
+
+@datasets.command(name="info")
+@_data_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def datasets_info(dataset: str | None, data_root: Path | None, config_file: Path | None, sets: tuple[str, ...],
+                  as_json: bool) -> None:
+    """Samples, subjects and class counts per part; warns where MEGC2019's counts differ."""
+    from mezoo.data.info import describe, table
+    from mezoo.loso.runner import make_dataset
+
+    config = _config(dataset, data_root, None, None, config_file, sets, None)
+    info = describe(make_dataset(config), config["dataset"]["name"])
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(table(info))
+    for note in info["notes"]:
+        click.echo(f"Note: {note}")
+    for difference in info["differences"]:
+        click.echo(f"Warning: {difference}", err=True)
+
+
+@cli.command(name="prepare")
+@_data_options
+@click.option("--all-frames", is_flag=True,
+              help="Calibrate every frame from onset to offset (for sequence providers), not only the onset, "
+                   "the apex and its apex-jitter neighbours.")
+def prepare_command(dataset: str | None, data_root: Path | None, config_file: Path | None, sets: tuple[str, ...],
+                    all_frames: bool) -> None:
+    """Fill the preprocessing cache: faces found, landmarks fitted and frames calibrated, once.
+
+    Prints per dataset how many clips had their face detected, needed a fallback (padded
+    edges, or the whole image as the face box) or failed, and lists the failures. Interrupt it at any time: what is cached stays cached.
+    """
+    from tqdm.auto import tqdm
+
+    from mezoo.face.pipeline import FaceReader
+    from mezoo.loso.prepare import near_apex
+    from mezoo.loso.runner import make_dataset
+
+    config = _config(dataset, data_root, None, None, config_file, sets, None)
+    samples = make_dataset(config).samples()
+    reader = FaceReader.from_config(config)
+    jitter = int(config["train"].get("apex_jitter", 0))
+    frames = 0
+    for s in tqdm(samples, desc="preparing faces", unit="clip"):
+        if reader.clip(s).status == "failed":
+            continue
+        wanted = range(s.onset, s.offset + 1) if all_frames else [s.onset, s.apex, *near_apex(s, jitter)]
+        for i in dict.fromkeys(wanted):
+            reader.read(s, i)
+            frames += 1
+    click.echo("| dataset | clips | detected | fallback: padded | fallback: whole image | failed | known landmarks |")
+    click.echo("|---|---:|---:|---:|---:|---:|---:|")
+    for row in reader.summary():
+        click.echo(f"| {row['dataset']} | {row['clips']} | {row['detected']} | {row['padded']} | {row['whole_image']} "
+                   f"| {row['failed']} | {row['known']} |")
+    click.echo(f"{frames} calibrated frames in {reader.cache.root if reader.cache else 'memory'}")
+    for key, path in reader.failures:
+        click.echo(f"No face: {key} ({path})", err=True)
+
+
+@figure.command(name="regions")
+@click.option("--image", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A face photo (default: the astronaut photo scikit-image ships, if installed).")
+@click.option("--dataset", help="Draw on a dataset sample's onset frame instead (with --sample).")
+@click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk.")
+@click.option("--sample", "sample_key", metavar="KEY", help="Sample key dataset/subject/episode (default: the first).")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="YAML file of settings over the defaults.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one setting (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("regions.png"),
+              show_default=True, help="PNG to write.")
+def figure_regions(image: Path | None, dataset: str | None, data_root: Path | None, sample_key: str | None,
+                   config_file: Path | None, sets: tuple[str, ...], out: Path) -> None:
+    """The 9 AU regions and the 3x3 grid on a calibrated face (paper Fig. 4)."""
+    import torch
+
+    from mezoo.errors import DataError
+    from mezoo.face import AU_REGION_NAMES, GRID3X3_NAMES, au_boxes, grid3x3_boxes
+    from mezoo.face.pipeline import FaceReader
+    from mezoo.figures import regions_figure
+
+    config = _config(dataset, data_root, None, None, config_file, sets, None)
+    reader = FaceReader.from_config(config)
+    if dataset or data_root:
+        from mezoo.loso.runner import make_dataset
+
+        samples = make_dataset(config).samples()
+        picked = [s for s in samples if s.key == sample_key] if sample_key else samples[:1]
+        if not picked:
+            raise DataError(f"no sample {sample_key} in dataset {config['dataset']['name']!r}")
+        face, landmarks = reader.read(picked[0], picked[0].onset)
+        title = picked[0].key
+    else:
+        face, landmarks, title = _photo_face(image, reader)
+    size = face.shape[0]
+    panels = [("AU regions (au9)", au_boxes(torch.as_tensor(landmarks)).numpy(), AU_REGION_NAMES),
+              ("3x3 grid (ablation M5)", grid3x3_boxes(size, size)[0].numpy(), GRID3X3_NAMES)]
+    click.echo(f"Wrote {regions_figure(face, landmarks, panels, out, title)}")
+
+
+def _photo_face(image: Path | None, reader: Any) -> tuple[Any, Any, str]:
+    """A photo's calibrated face and landmarks, through the same detector and calibration."""
+    import cv2
+
+    from mezoo.face.landmarks import FaceError, calibration_matrix, transform_points, warp_face
+
+    if image is None:
+        try:
+            from skimage import data
+        except ImportError:
+            raise click.UsageError("give a face photo with --image (scikit-image, whose sample photo is the "
+                                   "default, is not installed)") from None
+        rgb, title = data.astronaut(), "scikit-image astronaut"
+    else:
+        bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise click.BadParameter(f"{image} cannot be decoded as an image", param_hint="--image")
+        rgb, title = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), image.name
+    found = reader.detector(rgb)
+    if found is None:
+        raise FaceError(f"no face found in {title}; give a frontal face photo")
+    matrix = calibration_matrix(found.landmarks, reader.size, reader.margin)
+    return warp_face(rgb, matrix, reader.size), transform_points(found.landmarks, matrix), title
 
 
 @cli.command(name="plugins")

@@ -136,3 +136,33 @@ def fusion_weights_figure(local: np.ndarray, global_: np.ndarray, names: Sequenc
     ax.set_xlabel("global fusion weight")
     fig.suptitle(title or "Fusion weights: local (per patch, left) and global (per region, right)", fontsize=9)
     return _save(fig, path)
+
+
+def regions_figure(face: np.ndarray, landmarks: np.ndarray, panels: Sequence[tuple[str, np.ndarray, Sequence[str]]],
+                   path: str | Path, title: str = "") -> Path:
+    """Region boxes drawn on a calibrated face, one panel per layout (paper Fig. 4).
+
+    Args:
+        face: ``(H, W, 3)`` uint8 RGB calibrated face.
+        landmarks: ``(68, 2)`` its landmarks (drawn as dots).
+        panels: ``(title, boxes (K, 4) x1 y1 x2 y2, names)`` per panel, e.g. the 9 AU regions
+            and the 3x3 grid.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6), squeeze=False)
+    colors = plt.get_cmap("tab10")
+    for ax, (name, boxes, labels) in zip(axes[0], panels):
+        ax.imshow(face)
+        ax.scatter(landmarks[:, 0], landmarks[:, 1], s=4, c="yellow", linewidths=0)
+        for k, ((x1, y1, x2, y2), label) in enumerate(zip(np.asarray(boxes), labels)):
+            color = colors(k % 10)
+            ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, lw=1.5, ec=color))
+            ax.text(x1 + 2, y1 + 2, f"{k + 1} {label}", color="white", fontsize=6, va="top",
+                    bbox={"facecolor": color, "alpha": 0.75, "pad": 1, "lw": 0})
+        ax.set_title(name, fontsize=9)
+        ax.set_xlim(0, face.shape[1])
+        ax.set_ylim(face.shape[0], 0)
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return _save(fig, path)

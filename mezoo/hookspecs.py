@@ -59,3 +59,14 @@ def register_augmentations(register):
     ``augmentation`` in the config and applied to training batches when its name is listed in
     ``train.augmentations``.
     """
+
+
+@hookspec
+def register_apex_spotters(register):
+    """Register apex spotters: rules that pick the apex of a clip whose apex is not annotated.
+
+    Call ``register(fn, name="...")`` for each. ``fn(sample)`` gets a :class:`mezoo.data.Sample`
+    (frames readable with ``sample.read_frame(i)``; ``onset`` and ``offset`` set) and returns the
+    apex as a 0-based frame index inside the clip. SMIC uses one (``dataset.smic.apex``); the
+    built-ins are ``middle`` (the middle frame, the default) and ``max_difference``.
+    """

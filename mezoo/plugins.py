@@ -34,6 +34,7 @@ COMPONENT_HOOKS = {
     "fusion": "register_fusions",
     "dataset": "register_datasets",
     "augmentation": "register_augmentations",
+    "apex_spotter": "register_apex_spotters",
 }
 
 pm = pluggy.PluginManager("mezoo")
@@ -100,7 +101,7 @@ def _load_entry_points() -> None:
 
 
 def registrations(kind: str) -> dict[str, Registration]:
-    """All components of ``kind`` (``displacement``, ``fusion``, ``dataset``) by name.
+    """All components of ``kind`` (a key of ``COMPONENT_HOOKS``) by name.
 
     Raises:
         DuplicateComponentError: two plugins registered the same name.

@@ -58,12 +58,32 @@ class DiskCache:
             return None
 
     def save(self, key: str, array: np.ndarray) -> None:
-        path = self.path(key)
+        self._write(self.path(key), lambda f: np.save(f, array, allow_pickle=False))
+
+    def load_arrays(self, key: str, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+        """A record of named arrays (see :meth:`save_arrays`), or ``None`` if it is missing,
+        unreadable or lacks one of ``names`` (then it is removed)."""
+        path = self.dir / key[:2] / f"{key}.npz"
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                record = {name: data[name] for name in names}
+        except Exception:  # truncated or damaged zip (BadZipFile, EOFError, KeyError, ValueError, ...)
+            path.unlink(missing_ok=True)
+            return None
+        return record
+
+    def save_arrays(self, key: str, arrays: dict[str, np.ndarray]) -> None:
+        """Store several named arrays as one ``.npz`` entry, atomically."""
+        self._write(self.dir / key[:2] / f"{key}.npz", lambda f: np.savez(f, **arrays))
+
+    def _write(self, path: Path, write: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                np.save(f, array, allow_pickle=False)
+                write(f)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -19,7 +19,9 @@ image's left and right. The rules, in the order the fusion head sees them:
 ====  ==========  ========================================  =================  ===========
 
 #1 and #2 see brow raising and frowning, #3 the lower eyelids and upper cheeks, #4 the nose,
-#5 the mouth corners and cheeks, #6 the chin and lower lip, as the paper describes.
+#5 the mouth corners and cheeks, #6 the chin and lower lip, as the paper describes. The brow
+boxes reach about half an IOD above the brows (forehead wrinkles of AU1/AU2); the chin box may
+reach a little under the chin when the mouth is open.
 """
 
 from __future__ import annotations

@@ -61,5 +61,5 @@ def precompute_displacements(provider: DisplacementProvider, pid: str, data: Pre
 
 def _sequence(data: Prepared, i: int, size: int, color: bool, device: torch.device | str) -> Tensor:
     s = data.samples[i]
-    frames = [to_chw(read_face(s, t, size)[0], color) for t in range(s.onset, s.apex + 1)]
+    frames = [to_chw(read_face(s, t, size, data.faces)[0], color) for t in range(s.onset, s.apex + 1)]
     return torch.from_numpy(np.stack(frames))[None].to(device).float().div_(255)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -13,6 +14,7 @@ from tqdm.auto import tqdm
 
 from mezoo.data.sample import Sample, class_index
 from mezoo.errors import DataError
+from mezoo.face.pipeline import FaceReader
 
 
 @dataclass
@@ -22,7 +24,8 @@ class Prepared:
     ``onset`` and ``apex`` are ``(N, C, H, W)`` uint8; ``landmarks`` ``(N, 68, 2)`` float32 pixels of
     the onset frame (regions are cut at the same place in both frames, so motion stays visible).
     For apex jitter, ``near`` ``(N, 2j, C, H, W)`` holds the j frames before and after each apex
-    (clamped inside the clip) and ``near_index`` ``(N, 2j)`` their frame indices.
+    (clamped inside the clip) and ``near_index`` ``(N, 2j)`` their frame indices. ``faces`` is the
+    face pipeline that read them, for whoever reads more frames of the same samples.
     """
 
     samples: list[Sample]
@@ -35,6 +38,7 @@ class Prepared:
     landmarks: Tensor
     near: Tensor | None = None
     near_index: np.ndarray | None = None
+    faces: FaceReader | None = None
 
     @property
     def apex_choices(self) -> int:
@@ -70,20 +74,18 @@ def to_chw(frame: np.ndarray, color: bool) -> np.ndarray:
     return np.ascontiguousarray(frame.transpose(2, 0, 1))
 
 
-def read_face(sample: Sample, index: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frame ``index`` of ``sample`` at ``size`` x ``size`` and its 68 landmarks."""
-    frame = sample.read_frame(index)
-    landmarks = sample.known_landmarks(index)
-    if landmarks is None:
-        raise DataError(
-            f"sample {sample.key}: frame {index} has no landmarks; this version of mezoo reads "
-            f"only datasets that provide them (such as synthetic)"
-        )
-    h, w = frame.shape[:2]
-    if (h, w) != (size, size):
-        frame = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
-        landmarks = landmarks * [size / w, size / h]
-    return frame, landmarks
+def read_face(sample: Sample, index: int, size: int, faces: FaceReader | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Frame ``index`` of ``sample`` as a calibrated ``size`` x ``size`` face and its 68 landmarks.
+
+    ``faces`` is the face pipeline to use (its ``size`` wins); by default one with the default
+    settings and cache. See :class:`mezoo.face.pipeline.FaceReader`.
+    """
+    return (faces or _default_reader(size)).read(sample, index)
+
+
+@lru_cache(maxsize=4)
+def _default_reader(size: int) -> FaceReader:
+    return FaceReader(size=size)
 
 
 def near_apex(sample: Sample, jitter: int) -> list[int]:
@@ -94,9 +96,9 @@ def near_apex(sample: Sample, jitter: int) -> list[int]:
 
 
 def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, color: bool = True,
-            progress: bool = True, apex_jitter: int = 0) -> Prepared:
+            progress: bool = True, apex_jitter: int = 0, faces: FaceReader | None = None) -> Prepared:
     """Read the onset and apex of every sample at ``size`` x ``size`` (and, with ``apex_jitter``
-    = j, the j frames on each side of the apex).
+    = j, the j frames on each side of the apex), calibrated by the face pipeline ``faces``.
 
     Raises:
         DataError: a sample whose onset comes after its apex, or whose frames cannot be read.
@@ -108,15 +110,15 @@ def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, 
                 f"sample {s.key}: onset frame {s.onset} comes after apex frame {s.apex}; "
                 f"fix the annotation or exclude the sample"
             )
-        onset, lm = read_face(s, s.onset, size)
-        apex, _ = read_face(s, s.apex, size)
+        onset, lm = read_face(s, s.onset, size, faces)
+        apex, _ = read_face(s, s.apex, size, faces)
         onsets.append(to_chw(onset, color))
         apexes.append(to_chw(apex, color))
         landmarks.append(lm)
         if apex_jitter:
             index = near_apex(s, apex_jitter)
             near_index.append(index)
-            near.append(np.stack([to_chw(read_face(s, i, size)[0], color) for i in index]))
+            near.append(np.stack([to_chw(read_face(s, i, size, faces)[0], color) for i in index]))
     return Prepared(
         samples=list(samples),
         keys=[s.key for s in samples],
@@ -128,6 +130,7 @@ def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, 
         landmarks=torch.from_numpy(np.stack(landmarks).astype(np.float32)),
         near=torch.from_numpy(np.stack(near)) if apex_jitter else None,
         near_index=np.array(near_index) if apex_jitter else None,
+        faces=faces,
     )
 
 
@@ -142,7 +145,7 @@ class Pairs:
 
 
 def read_pairs(samples: Sequence[Sample], per_clip: int, size: int = 224, color: bool = True, seed: int = 0,
-               progress: bool = True) -> Pairs:
+               progress: bool = True, faces: FaceReader | None = None) -> Pairs:
     """``per_clip`` random pairs of distinct frames from each clip, between its onset and offset."""
     rng = np.random.default_rng(seed)
     first, second, groups = [], [], []
@@ -152,8 +155,8 @@ def read_pairs(samples: Sequence[Sample], per_clip: int, size: int = 224, color:
             continue
         for _ in range(per_clip):
             i, j = rng.choice(np.arange(lo, hi + 1), size=2, replace=False)
-            first.append(to_chw(read_face(s, int(i), size)[0], color))
-            second.append(to_chw(read_face(s, int(j), size)[0], color))
+            first.append(to_chw(read_face(s, int(i), size, faces)[0], color))
+            second.append(to_chw(read_face(s, int(j), size, faces)[0], color))
             groups.append(s.group)
     if not first:
         raise DataError("no clip has two frames to pair for self-supervision; set pairs_per_clip: 0")

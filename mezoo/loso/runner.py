@@ -29,10 +29,11 @@ from tqdm.auto import tqdm
 from mezoo import plugins
 from mezoo.augment import Augment, Augmentation
 from mezoo.config import call_with_options, component_options, dump, fingerprint
+from mezoo.data.cache import DiskCache
 from mezoo.data.sample import Dataset
 from mezoo.errors import ConfigError, DataError
+from mezoo.face.pipeline import FaceReader
 from mezoo.loso.folds import Fold, loso_folds
-from mezoo.data.cache import DiskCache
 from mezoo.loso.precompute import precompute_displacements, provider_id
 from mezoo.loso.prepare import Pairs, Prepared, prepare, read_pairs
 from mezoo.loso.report import build_report, markdown
@@ -68,9 +69,14 @@ def default_run_dir(config: Mapping[str, Any]) -> Path:
 
 
 def make_dataset(config: Mapping[str, Any]) -> Dataset:
-    """The configured dataset plugin, built with its root and options."""
+    """The configured dataset plugin, built with its root and options.
+
+    The root is ``dataset.root`` (what ``--data-root`` sets), else ``dataset.<name>.root``.
+    """
     name, options = component_options(config, "dataset")
-    return plugins.make("dataset", name, root=config["dataset"].get("root"), **options)
+    options = dict(options)
+    own_root = options.pop("root", None)
+    return plugins.make("dataset", name, root=config["dataset"].get("root") or own_root, **options)
 
 
 def build_model(config: Mapping[str, Any], num_classes: int) -> FRLDGT:
@@ -216,7 +222,7 @@ def _shared(config: Mapping[str, Any], data: Prepared, num_classes: int, device:
         if not provider.pairs_per_clip:
             return Shared()
         return Shared(pairs=read_pairs(data.samples, provider.pairs_per_clip, size, color, int(config["seed"]),
-                                       progress))
+                                       progress, data.faces))
     name, options = component_options(config, "displacement")
     cache = DiskCache(config["run"].get("cache_dir"))
     batch_size = int(config["train"]["batch_size"])
@@ -382,7 +388,7 @@ def run_loso(config: Mapping[str, Any], run_dir: str | Path | None = None, progr
     _check_run_dir(run_dir, config)
     num_classes = len(dataset.classes)
     data = prepare(samples, dataset.classes, int(config["face"]["size"]), bool(config["face"]["color"]),
-                   progress, int(config["train"].get("apex_jitter", 0)))
+                   progress, int(config["train"].get("apex_jitter", 0)), FaceReader.from_config(config))
     folds = loso_folds(data.groups)
     if len(folds) < 2:
         raise DataError(f"leave-one-subject-out needs at least 2 subjects; the dataset has {len(folds)}")

