@@ -40,6 +40,29 @@ def test_fusion_layer_with_equal_weights_is_averaging(device):
     assert torch.allclose(out, v.mean(2).reshape(3, 16), atol=1e-5)
 
 
+def test_fusion_layer_matches_eq5_with_learned_weights(device):
+    """Mixing tokens before the query projection (the fast path) equals eq. 5 as written:
+    project every token to a query, then mix the m queries with Lin; outputs and gradients."""
+    torch.manual_seed(1)
+    layer = LinearFusionBeforeAttention(32, num_tokens=6, num_heads=4).to(device).eval()
+    with torch.no_grad():
+        layer.query_mix.copy_(torch.randn(4, 6, device=device))
+    x = torch.randn(5, 6, 32, device=device, requires_grad=True)
+
+    def as_written(x):
+        q, k, v = layer.qkv(x).reshape(5, 6, 3, 4, 8).permute(2, 0, 3, 1, 4)
+        query = torch.einsum("hn,bhnc->bhc", layer.query_mix, q)
+        logits = torch.einsum("bhc,bhnc->bhn", query, k)
+        return torch.einsum("bhn,bhnc->bhc", layer.norm(logits).softmax(-1), v).reshape(5, 32)
+
+    fast, slow = layer(x), as_written(x)
+    assert torch.allclose(fast, slow, atol=1e-5)
+    g_fast = torch.autograd.grad(fast.square().sum(), [x, layer.query_mix, layer.qkv.weight])
+    g_slow = torch.autograd.grad(slow.square().sum(), [x, layer.query_mix, layer.qkv.weight])
+    for a, b in zip(g_fast, g_slow):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)
+
+
 def test_parameter_shapes_follow_c_h_n():
     head = FuBAttn(in_channels=8, num_classes=3, embed_dim=64, num_heads=4, patch_size=18, region_size=90,
                    face_size=90)
@@ -49,8 +72,21 @@ def test_parameter_shapes_follow_c_h_n():
     assert local.fuse.qkv.weight.shape == (3 * 64, 64)
     assert local.fuse.norm.num_features == 4
     assert head.global_.fuse.query_mix.shape == (4, 9)  # over the K = 9 AU vectors
-    assert head.region_embed[0].proj.weight.shape == (64, 8, 18, 18)
+    assert head.region_embed.weight.shape == (9, 64, 8 * 18 * 18)  # one patch embedding per AU
     assert len(head.local) == 9
+
+
+def test_patch_embeds_equal_one_strided_convolution_per_region():
+    from mezoo.fusion.transformer_fusion import PatchEmbeds
+
+    torch.manual_seed(0)
+    embed = PatchEmbeds(3, in_channels=4, patch_size=6, dim=16)
+    x = torch.randn(2, 3, 4, 18, 18)
+    out = embed(x)
+    assert out.shape == (2, 3, 9, 16)
+    for k in range(3):
+        conv = torch.nn.functional.conv2d(x[:, k], embed.weight[k].reshape(16, 4, 6, 6), embed.bias[k], stride=6)
+        assert torch.allclose(out[:, k], conv.flatten(2).transpose(1, 2), atol=1e-5)
 
 
 def test_fu_a_attn_maps_n_by_c_to_c():
