@@ -337,6 +337,55 @@ def _photo_face(image: Path | None, reader: Any) -> tuple[Any, Any, str]:
     return warp_face(rgb, matrix, reader.size), transform_points(found.landmarks, matrix), title
 
 
+@cli.command(name="bench")
+@click.option("--cases", "pattern", default="*", show_default=True,
+              help="Which cases, a glob over their names (fusion-*, dgm-*, model-b32, end-to-end).")
+@click.option("--device", "device_name", type=click.Choice(["all", "cpu", "cuda"]), default="all", show_default=True,
+              help="all: CPU, and CUDA when torch sees it.")
+@click.option("--variants", default="fp32", show_default=True,
+              help="Comma-separated: fp32, bf16, compile (the last two on CUDA only).")
+@click.option("--min-time", type=float, default=2.0, show_default=True, help="Seconds of timed calls per case.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False), help="Also write the timings here.")
+def bench_command(pattern: str, device_name: str, variants: str, min_time: float, json_out: Path | None) -> None:
+    """Time the benchmark cases (the ones `pytest benchmarks/` runs) and print a table with the
+    Fu-B / Fu-A fusion latency ratio."""
+    import dataclasses
+    import fnmatch
+    import platform
+
+    import torch
+
+    from mezoo import bench
+    from mezoo.errors import ConfigError
+
+    cases = tuple(c for c in bench.CASES if fnmatch.fnmatch(c.name, pattern))
+    if not cases:
+        raise ConfigError(f"no benchmark case matches {pattern!r}; cases: {', '.join(c.name for c in bench.CASES)}")
+    chosen = [v.strip() for v in variants.split(",") if v.strip()]
+    unknown = [v for v in chosen if v not in bench.VARIANTS]
+    if unknown:
+        raise ConfigError(f"unknown variant {', '.join(unknown)}; expected: {', '.join(bench.VARIANTS)}")
+    if device_name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: torch sees no CUDA device")
+    devices = bench.devices() if device_name == "all" else [torch.device(device_name)]
+    machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    if torch.cuda.is_available():
+        machine += f", {torch.cuda.get_device_name()}"
+    click.echo(f"torch {torch.__version__}; {machine}")
+    click.echo("| case | device | variant | median ms | IQR ms | rounds |\n|---|---|---|---:|---:|---:|")
+    timings = []
+    for t in bench.run(cases, devices, tuple(chosen), min_time):
+        timings.append(t)
+        click.echo(f"| {t.case} | {t.device} | {t.variant} | {t.median_ms:.2f} | {t.iqr_ms:.2f} | {t.rounds} |")
+    for batch, device, variant, ratio in bench.ratios(timings):
+        verdict = "meets" if ratio <= 0.90 else "misses"
+        click.echo(f"Fu-B / Fu-A whole fusion, {batch}, {device} {variant}: {ratio:.3f} "
+                   f"({verdict} the 0.90 target; paper: 47.6 / 50.8 = 0.937)")
+    if json_out:
+        json_out.write_text(json.dumps({"machine": machine, "torch": torch.__version__,
+                                        "timings": [dataclasses.asdict(t) for t in timings]}, indent=2))
+
+
 @cli.command(name="plugins")
 @click.option("--all", "include_all", is_flag=True, help="Include the built-in plugins.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

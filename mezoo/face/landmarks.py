@@ -98,12 +98,16 @@ class LandmarkDetector:
         upsample: times the detector upsamples an image in which it found no face at the
             original size (small faces); 0 tries the original size only.
         fallback: allow the ``whole_image`` step; ``False``: no face found means failure.
+        detect_size: longer side of the scaled-down copy the detector tries first (see
+            :meth:`boxes`); ``None`` or 0: full size only.
     """
 
-    def __init__(self, predictor: str | Path | None = None, upsample: int = 1, fallback: bool = True):
+    def __init__(self, predictor: str | Path | None = None, upsample: int = 1, fallback: bool = True,
+                 detect_size: int | None = 320):
         self.predictor_path = find_predictor(predictor)
         self.upsample = int(upsample)
         self.fallback = bool(fallback)
+        self.detect_size = int(detect_size) if detect_size else None
         self._detector = None
         self._predictor = None
 
@@ -115,10 +119,26 @@ class LandmarkDetector:
             self._predictor = dlib.shape_predictor(str(self.predictor_path))
 
     def boxes(self, image: np.ndarray) -> list[tuple[int, int, int, int]]:
-        """Face boxes in ``image`` (``(H, W, 3)`` uint8 RGB), largest first."""
+        """Face boxes in ``image`` (``(H, W, 3)`` uint8 RGB), largest first.
+
+        The detector first looks at a copy scaled down to ``detect_size`` on its longer side (the
+        HOG detector's cost grows with the pixels; a face filling a good part of a 640 x 480 ME
+        frame is still ~100 px there), then, if that finds nothing, at full size with up to
+        ``upsample`` upsamplings. The landmarks are always fitted at full size.
+        """
         self._load()
+        h, w = image.shape[:2]
+        if self.detect_size and max(h, w) > self.detect_size:
+            scale = self.detect_size / max(h, w)
+            small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+            found = [tuple(round(v / scale) for v in box) for box in self._boxes(small, 0)]
+            if found:
+                return found
+        return self._boxes(image, self.upsample)
+
+    def _boxes(self, image: np.ndarray, upsample: int) -> list[tuple[int, int, int, int]]:
         found = []
-        for up in range(self.upsample + 1):
+        for up in range(upsample + 1):
             found = list(self._detector(image, up))
             if found:
                 break

@@ -68,7 +68,7 @@ class FaceReader:
     Args:
         size: side of the calibrated face (SPEC: 224).
         margin: room around the canonical template, as a fraction of ``size``.
-        predictor, upsample, fallback: see :class:`mezoo.face.landmarks.LandmarkDetector`.
+        predictor, upsample, fallback, detect_size: see :class:`mezoo.face.landmarks.LandmarkDetector`.
         cache_dir: the preprocessing cache (default ``$MEZOO_CACHE_DIR`` or ``~/.cache/mezoo``);
         cache: ``False`` computes everything afresh and stores nothing.
 
@@ -77,9 +77,11 @@ class FaceReader:
     """
 
     def __init__(self, size: int = 224, margin: float = 0.12, predictor: str | Path | None = None,
-                 upsample: int = 1, fallback: bool = True, cache_dir: str | Path | None = None, cache: bool = True):
+                 upsample: int = 1, fallback: bool = True, cache_dir: str | Path | None = None, cache: bool = True,
+                 detect_size: int | None = 320):
         self.size, self.margin = int(size), float(margin)
         self.predictor, self.upsample, self.fallback = predictor, int(upsample), bool(fallback)
+        self.detect_size = int(detect_size) if detect_size else None
         self.cache = DiskCache(cache_dir, namespace="faces") if cache else None
         self.counts: dict[str, Counter[str]] = {}
         self.failures: list[tuple[str, str]] = []
@@ -92,18 +94,19 @@ class FaceReader:
         face = config.get("face") or {}
         return cls(size=int(face.get("size", 224)), margin=float(face.get("margin", 0.12)),
                    predictor=face.get("predictor"), upsample=int(face.get("upsample", 1)),
-                   fallback=bool(face.get("fallback", True)), cache_dir=(config.get("run") or {}).get("cache_dir"))
+                   fallback=bool(face.get("fallback", True)), cache_dir=(config.get("run") or {}).get("cache_dir"),
+                   detect_size=face.get("detect_size", 320))
 
     @property
     def detector(self) -> LandmarkDetector:
         if self._detector is None:
-            self._detector = LandmarkDetector(self.predictor, self.upsample, self.fallback)
+            self._detector = LandmarkDetector(self.predictor, self.upsample, self.fallback, self.detect_size)
         return self._detector
 
     def settings(self) -> tuple[Any, ...]:
         predictor = self.detector.predictor_path
-        return (CACHE_VERSION, self.size, self.margin, self.upsample, self.fallback, predictor.name,
-                predictor.stat().st_size)
+        return (CACHE_VERSION, self.size, self.margin, self.upsample, self.fallback, self.detect_size,
+                predictor.name, predictor.stat().st_size)
 
     # -- clips -------------------------------------------------------------------------------
 

@@ -1,0 +1,238 @@
+"""Benchmark cases, shared by ``benchmarks/`` (pytest-benchmark) and ``mezoo bench``.
+
+Each case builds its model and inputs once (``setup``) and returns the function to time: one
+forward pass in inference mode, ending with a CUDA synchronisation on a GPU so the time covers
+the kernels and not only their launch. Sizes are the paper's: C = 256, h = 8, 9 AU regions of
+90 x 90 cut into 18 x 18 patches (N = 25), a 90 x 90 full face, 224 x 224 frames, M = 8 input
+channels (RGB onset and apex plus a 2-channel displacement).
+
+Variants: ``fp32``; ``bf16`` (``torch.autocast``, CUDA only: on CPUs without bf16 units it is
+slower); ``compile`` (``torch.compile``, CUDA only: inductor on CPU needs a C++ tool chain and
+minutes of compilation, more than a benchmark run should take).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+VARIANTS = ("fp32", "bf16", "compile")
+
+#: The default fusion head options (mezoo/defaults.yaml, the paper's sizes).
+FUSION_OPTIONS = dict(embed_dim=256, num_heads=8, patch_size=18, local_depth=1, global_depth=1, face_depth=1,
+                      mlp_ratio=4.0, dropout=0.1)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark: ``group`` collects the cases compared with each other (Fu-B vs Fu-A)."""
+
+    name: str
+    group: str
+    setup: Callable[[torch.device, str], Callable[[], Any]]
+    batch: int = 1
+    cuda_only: bool = False
+
+
+def supports(device: torch.device, variant: str) -> bool:
+    """Whether ``variant`` is run on ``device`` (see the module docstring)."""
+    return variant == "fp32" or device.type == "cuda"
+
+
+def _timed(module: torch.nn.Module, args: tuple, device: torch.device, variant: str) -> Callable[[], Any]:
+    module = module.to(device).eval()
+    if variant == "compile":
+        module = torch.compile(module)
+    args = tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in args)
+
+    def run() -> Any:
+        with torch.inference_mode(), _autocast(device, variant):
+            out = module(*args)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return out
+
+    return run
+
+
+def _autocast(device: torch.device, variant: str) -> contextlib.AbstractContextManager:
+    if variant == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def fusion_head(name: str, in_channels: int = 8, num_classes: int = 3) -> torch.nn.Module:
+    from mezoo import plugins
+
+    return plugins.make("fusion", name, in_channels=in_channels, num_classes=num_classes, num_regions=9,
+                        region_size=90, face_size=90, **FUSION_OPTIONS)
+
+
+def _fusion(name: str, batch: int) -> Callable[[torch.device, str], Callable[[], Any]]:
+    def setup(device: torch.device, variant: str) -> Callable[[], Any]:
+        torch.manual_seed(0)
+        regions = torch.rand(batch, 9, 8, 90, 90)
+        face = torch.rand(batch, 8, 90, 90)
+        return _timed(fusion_head(name), (regions, face), device, variant)
+
+    return setup
+
+
+def _fusion_layer(kind: str, batch: int) -> Callable[[torch.device, str], Callable[[], Any]]:
+    def setup(device: torch.device, variant: str) -> Callable[[], Any]:
+        from mezoo.fusion.fusion_layer import LinearFusionAfterAttention, LinearFusionBeforeAttention
+
+        torch.manual_seed(0)
+        cls = LinearFusionBeforeAttention if kind == "before" else LinearFusionAfterAttention
+        # the local fusion of all 9 regions at once: 9B token sets of N = 25 tokens of C = 256
+        return _timed(cls(256, 25, 8), (torch.randn(9 * batch, 25, 256),), device, variant)
+
+    return setup
+
+
+def dgm(**options: Any) -> torch.nn.Module:
+    from mezoo import plugins
+    from mezoo.config import defaults
+
+    return plugins.make("displacement", "dgm", **{**defaults()["displacement"]["dgm"], **options})
+
+
+def _dgm(batch: int) -> Callable[[torch.device, str], Callable[[], Any]]:
+    def setup(device: torch.device, variant: str) -> Callable[[], Any]:
+        torch.manual_seed(0)
+        return _timed(dgm(), (torch.rand(batch, 3, 224, 224), torch.rand(batch, 3, 224, 224)), device, variant)
+
+    return setup
+
+
+def full_model(head: str = "fu_b_attn") -> torch.nn.Module:
+    from mezoo.model import FRLDGT
+
+    provider = dgm()
+    return FRLDGT(provider, fusion_head(head, in_channels=6 + provider.out_channels(3)), "au9", 90, 90)
+
+
+def _model(batch: int) -> Callable[[torch.device, str], Callable[[], Any]]:
+    def setup(device: torch.device, variant: str) -> Callable[[], Any]:
+        from mezoo.face import canonical_landmarks
+
+        torch.manual_seed(0)
+        landmarks = torch.as_tensor(canonical_landmarks(224), dtype=torch.float32).expand(batch, 68, 2).clone()
+        return _timed(full_model(), (torch.rand(batch, 3, 224, 224), torch.rand(batch, 3, 224, 224), landmarks),
+                      device, variant)
+
+    return setup
+
+
+def _end_to_end(device: torch.device, variant: str) -> Callable[[], Any]:
+    """From two image files on disk to a class: read, detect, landmarks, calibrate, crop,
+    displacement (DGM), classify (Fu-B-Attn), the face pipeline without its cache.
+
+    The frames are framed like CASME II's: 640 x 480 JPEGs with the face about a quarter of the
+    width (~155 px), cut from the astronaut photo scikit-image ships and scaled up; the apex is the
+    onset shifted by a pixel."""
+    import cv2
+    from skimage import data
+
+    from mezoo.data.sample import Sample
+    from mezoo.face.landmarks import LandmarkDetector
+    from mezoo.face.pipeline import FaceReader
+
+    folder = Path(tempfile.mkdtemp(prefix="mezoo-bench-"))
+    photo = cv2.resize(cv2.cvtColor(data.astronaut()[0:270, 42:402], cv2.COLOR_RGB2BGR), (640, 480),
+                       interpolation=cv2.INTER_CUBIC)
+    cv2.imwrite(str(folder / "img1.jpg"), photo)
+    cv2.imwrite(str(folder / "img2.jpg"), cv2.warpAffine(photo, np.float32([[1, 0, 1], [0, 1, 0]]), (640, 480)))
+    sample = Sample("bench", "s1", "e1", 0, 1, 1, "", "", (folder / "img1.jpg", folder / "img2.jpg"))
+    detector = LandmarkDetector()
+    detector._load()  # the model file is read once per process, not per picture
+    model = full_model().to(device).eval()
+    if variant == "compile":
+        model = torch.compile(model)
+
+    def run() -> int:
+        reader = FaceReader(size=224, cache=False)
+        reader._detector = detector
+        onset, landmarks = reader.read(sample, 0)
+        apex, _ = reader.read(sample, 1)
+        frames = [torch.from_numpy(f).permute(2, 0, 1)[None].to(device).float().div_(255) for f in (onset, apex)]
+        lm = torch.as_tensor(landmarks, dtype=torch.float32)[None].to(device)
+        with torch.inference_mode(), _autocast(device, variant):
+            label = int(model(*frames, lm).argmax(1).item())  # .item() waits for the device
+        return label
+
+    return run
+
+
+CASES: tuple[Case, ...] = (
+    *(Case(f"fusion-{head}-b{b}", f"fusion b{b}", _fusion(head, b), b) for b in (1, 32) for head in ("fu_b_attn", "fu_a_attn")),
+    *(Case(f"fusion-layer-{kind}-b{b}", f"fusion layer b{b}", _fusion_layer(kind, b), b)
+      for b in (1, 32) for kind in ("before", "after")),
+    *(Case(f"dgm-b{b}", f"dgm b{b}", _dgm(b), b) for b in (1, 32)),
+    Case("model-b32", "model b32", _model(32), 32),
+    Case("end-to-end", "end to end", _end_to_end, 1),
+)
+
+
+def devices() -> list[torch.device]:
+    return [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+
+
+@dataclass
+class Timing:
+    case: str
+    group: str
+    device: str
+    variant: str
+    median_ms: float
+    iqr_ms: float
+    rounds: int
+
+
+def measure(fn: Callable[[], Any], min_time: float = 1.0, warmup: int = 3, max_rounds: int = 200) -> list[float]:
+    """Seconds per call: ``warmup`` untimed calls, then calls until ``min_time`` has passed (at
+    least 5, at most ``max_rounds``)."""
+    for _ in range(warmup):
+        fn()
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < max_rounds and (len(times) < 5 or time.perf_counter() - start < min_time):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def run(cases: tuple[Case, ...] = CASES, device_list: list[torch.device] | None = None,
+        variants: tuple[str, ...] = ("fp32",), min_time: float = 1.0) -> Iterator[Timing]:
+    """Time every case on every device and supported variant."""
+    for device in device_list or devices():
+        for variant in variants:
+            if not supports(device, variant):
+                continue
+            for case in cases:
+                times = measure(case.setup(device, variant), min_time)
+                q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
+                yield Timing(case.name, case.group, str(device), variant, 1e3 * statistics.median(times),
+                             1e3 * (q[2] - q[0]), len(times))
+
+
+def ratios(timings: list[Timing]) -> list[tuple[str, str, str, float]]:
+    """Fu-B / Fu-A whole-fusion latency ratio per (batch, device, variant)."""
+    by = {(t.case, t.device, t.variant): t.median_ms for t in timings}
+    out = []
+    for (case, device, variant), fu_b in by.items():
+        if case.startswith("fusion-fu_b_attn-"):
+            fu_a = by.get((case.replace("fu_b_attn", "fu_a_attn"), device, variant))
+            if fu_a:
+                out.append((case.rsplit("-", 1)[1], device, variant, fu_b / fu_a))
+    return out
