@@ -70,3 +70,15 @@ def register_apex_spotters(register):
     apex as a 0-based frame index inside the clip. SMIC uses one (``dataset.smic.apex``); the
     built-ins are ``middle`` (the middle frame, the default) and ``max_difference``.
     """
+
+
+@hookspec
+def register_interpolators(register):
+    """Register temporal interpolators: resample a clip to a fixed number of frames.
+
+    Call ``register(fn, name="...")`` for each. ``fn(frames, length)`` gets ``(n, H, W, C)``
+    frames (n >= 2, any numeric dtype) and returns ``(length, H, W, C)`` float32 frames spanning
+    the same time, first to last (see :mod:`mezoo.data.interpolate`). The built-in is
+    ``linear``; sequence models such as FRL-DGT-S pick one by name (the ``mezoo-tim`` plugin adds
+    ``tim``).
+    """

@@ -35,6 +35,7 @@ COMPONENT_HOOKS = {
     "dataset": "register_datasets",
     "augmentation": "register_augmentations",
     "apex_spotter": "register_apex_spotters",
+    "interpolator": "register_interpolators",
 }
 
 pm = pluggy.PluginManager("mezoo")

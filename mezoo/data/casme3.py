@@ -8,7 +8,8 @@ Layout (``--data-root`` is the folder that holds these)::
 
 Columns used: ``Subject`` (``spNO.1``), ``Filename`` (the task video, ``a`` ... ``m``),
 ``Onset``, ``Apex``, ``Offset`` (numbers of the colour JPEGs, hence "JpgIndex"), ``emotion``.
-A video's folder holds the whole recording, so each sample keeps only its onset-to-offset frames.
+A video's folder holds the whole recording, so each sample keeps only its onset-to-offset frames;
+a video holds several MEs, so a sample's episode is the video and its onset (``spNO.1/a_20``).
 The depth frames are not used.
 
 Class settings (``dataset.casme3.classes``):

@@ -1,7 +1,7 @@
-"""Built-in datasets and apex spotters."""
+"""Built-in datasets, apex spotters and temporal interpolators."""
 
 from mezoo import hookimpl
-from mezoo.data import apex
+from mezoo.data import apex, interpolate
 from mezoo.data.casme2 import CASME2
 from mezoo.data.casme3 import CASME3
 from mezoo.data.megc2019 import MEGC2019
@@ -24,3 +24,8 @@ def register_datasets(register):
 def register_apex_spotters(register):
     register(apex.middle, name="middle")
     register(apex.max_difference, name="max_difference")
+
+
+@hookimpl
+def register_interpolators(register):
+    register(interpolate.linear, name="linear")
