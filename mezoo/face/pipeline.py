@@ -86,7 +86,7 @@ class FaceReader:
         self.counts: dict[str, Counter[str]] = {}
         self.failures: list[tuple[str, str]] = []
         self._detector: LandmarkDetector | None = None
-        self._clips: dict[str, ClipFace] = {}
+        self._clips: dict[tuple, ClipFace] = {}  # by sample key, onset frame and onset
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> FaceReader:
@@ -113,13 +113,14 @@ class FaceReader:
     def clip(self, sample: Sample) -> ClipFace:
         """The clip's calibration, found on its onset frame (cached). Never raises for a face
         that is not found: the status says ``failed``; :meth:`read` raises."""
-        if sample.key in self._clips:
-            return self._clips[sample.key]
+        memo = (sample.key, str(sample.frames[sample.onset]) if sample.frames else id(sample.source), sample.onset)
+        if memo in self._clips:
+            return self._clips[memo]
         if sample.known_landmarks(sample.onset) is not None:
             face = self._known(sample)
         else:
             face = self._detect(sample)
-        self._clips[sample.key] = face
+        self._clips[memo] = face
         self.counts.setdefault(sample.dataset, Counter())[face.status] += 1
         if face.status == "failed":
             self.failures.append((sample.key, face.frame))
