@@ -3,6 +3,7 @@
 from mezoo.fusion.attention import AttnBlock
 from mezoo.fusion.base import FusionHead
 from mezoo.fusion.fusion_layer import LinearFusionAfterAttention, LinearFusionBeforeAttention
+from mezoo.fusion.patch_embed import PatchEmbeds
 from mezoo.fusion.transformer_fusion import FuAAttn, FuBAttn, FusionModule, TransformerFusion
 from mezoo.fusion.vit_grid import ViTGrid
 
@@ -14,6 +15,7 @@ __all__ = [
     "FusionModule",
     "LinearFusionAfterAttention",
     "LinearFusionBeforeAttention",
+    "PatchEmbeds",
     "TransformerFusion",
     "ViTGrid",
 ]

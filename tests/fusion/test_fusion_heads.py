@@ -77,7 +77,7 @@ def test_parameter_shapes_follow_c_h_n():
 
 
 def test_patch_embeds_equal_one_strided_convolution_per_region():
-    from mezoo.fusion.transformer_fusion import PatchEmbeds
+    from mezoo.fusion.patch_embed import PatchEmbeds
 
     torch.manual_seed(0)
     embed = PatchEmbeds(3, in_channels=4, patch_size=6, dim=16)
