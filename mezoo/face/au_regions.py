@@ -34,6 +34,9 @@ AU_REGION_NAMES = (
 )
 GRID3X3_NAMES = tuple(f"grid_{r}{c}" for r in range(3) for c in range(3))
 
+# Up to this many copied elements (B x K x M x H x W), crop_regions crops all regions in one call.
+_BATCHED_CROP_ELEMENTS = 1 << 22
+
 # (anchor landmark indices, offset in IOD units, half side in IOD units), in AU_REGION_NAMES order.
 _AU_RULES: tuple[tuple[tuple[int, ...], tuple[float, float], float], ...] = (
     (tuple(range(17, 22)), (0.0, -0.12), 0.36),
@@ -129,6 +132,13 @@ def crop_regions(image: torch.Tensor, boxes: torch.Tensor, size: int = 90) -> to
          torch.stack([x2 - 1, y2 - 1], -1), torch.stack([x1, y2 - 1], -1)],
         dim=2,
     )  # (B, K, 4, 2)
+    b, k = boxes.shape[:2]
+    if b * k * image[0].numel() <= _BATCHED_CROP_ELEMENTS:
+        # Small batches (one face at inference): one call over K copies of each image; the
+        # per-call overhead of 9 calls dominated (measured 63 -> 16 ms at batch 1), same output.
+        copies = image[:, None].expand(b, k, *image.shape[1:]).reshape(b * k, *image.shape[1:])
+        crops = crop_and_resize(copies, corners.reshape(b * k, 4, 2), (size, size))
+        return crops.reshape(b, k, image.shape[1], size, size)
     # One call per region keeps memory at B images instead of B x K copies of the face.
     crops = [crop_and_resize(image, corners[:, k], (size, size)) for k in range(boxes.shape[1])]
     return torch.stack(crops, dim=1)

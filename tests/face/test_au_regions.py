@@ -45,3 +45,15 @@ def test_crop_regions_reads_the_right_pixels():
     assert torch.allclose(crops[0, 0, 1], ys[20:40, 10:30], atol=1e-4)
     whole = crops[0, 1]
     assert whole[0, 0, 0].item() == 0 and abs(whole[0, -1, -1].item() - 63) < 1e-3
+
+
+def test_crop_regions_same_for_one_face_and_for_a_batch():
+    """Batch 1 takes the one-call path, larger batches one call per region: identical crops."""
+    torch.manual_seed(0)
+    image = torch.rand(3, 8, 224, 224)
+    landmarks = torch.as_tensor(canonical_landmarks(224), dtype=torch.float32) + torch.randn(3, 68, 2)
+    boxes = au_boxes(landmarks)
+    together = crop_regions(image, boxes, 90)
+    assert together.shape == (3, 9, 8, 90, 90)
+    for i in range(3):
+        assert torch.equal(crop_regions(image[i:i + 1], boxes[i:i + 1], 90)[0], together[i])
