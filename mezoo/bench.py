@@ -201,29 +201,45 @@ class Timing:
 def measure(fn: Callable[[], Any], min_time: float = 1.0, warmup: int = 3, max_rounds: int = 200) -> list[float]:
     """Seconds per call: ``warmup`` untimed calls, then calls until ``min_time`` has passed (at
     least 5, at most ``max_rounds``)."""
-    for _ in range(warmup):
-        fn()
-    times: list[float] = []
+    return measure_together([fn], min_time, warmup, max_rounds)[0]
+
+
+def measure_together(fns: list[Callable[[], Any]], min_time: float = 1.0, warmup: int = 3,
+                     max_rounds: int = 200) -> list[list[float]]:
+    """Seconds per call of each of ``fns``, timed in turn (a, b, a, b, ...) so that a drift in the
+    machine's speed (other load, clock changes) hits all of them alike: what the Fu-B / Fu-A
+    ratio needs. Each gets ``warmup`` untimed calls, then rounds until ``min_time`` per function
+    has passed (at least 5 rounds, at most ``max_rounds``)."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
     start = time.perf_counter()
-    while len(times) < max_rounds and (len(times) < 5 or time.perf_counter() - start < min_time):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+    while len(times[0]) < max_rounds and (len(times[0]) < 5 or time.perf_counter() - start < min_time * len(fns)):
+        for fn, out in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
     return times
 
 
 def run(cases: tuple[Case, ...] = CASES, device_list: list[torch.device] | None = None,
         variants: tuple[str, ...] = ("fp32",), min_time: float = 1.0) -> Iterator[Timing]:
-    """Time every case on every device and supported variant."""
+    """Time every case on every device and supported variant; the cases of a group (Fu-B and
+    Fu-A at one batch size) are timed in turn with :func:`measure_together`."""
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.group, []).append(case)
     for device in device_list or devices():
         for variant in variants:
             if not supports(device, variant):
                 continue
-            for case in cases:
-                times = measure(case.setup(device, variant), min_time)
-                q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
-                yield Timing(case.name, case.group, str(device), variant, 1e3 * statistics.median(times),
-                             1e3 * (q[2] - q[0]), len(times))
+            for members in groups.values():
+                all_times = measure_together([c.setup(device, variant) for c in members], min_time)
+                for case, times in zip(members, all_times):
+                    q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
+                    yield Timing(case.name, case.group, str(device), variant, 1e3 * statistics.median(times),
+                                 1e3 * (q[2] - q[0]), len(times))
 
 
 def ratios(timings: list[Timing]) -> list[tuple[str, str, str, float]]:

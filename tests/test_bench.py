@@ -61,3 +61,10 @@ def test_bench_command(tmp_path):
     assert '"case": "fusion-layer-after-b1"' in out.read_text()
     bad = CliRunner().invoke(cli, ["bench", "--variants", "fp16"])
     assert bad.exit_code != 0 and "unknown variant fp16" in bad.output
+
+
+def test_measure_together_alternates():
+    order = []
+    times = bench.measure_together([lambda: order.append("a"), lambda: order.append("b")], min_time=0.0, warmup=1)
+    assert [len(t) for t in times] == [5, 5]
+    assert order[:2] == ["a", "b"] and order[2:] == ["a", "b"] * 5
