@@ -69,7 +69,11 @@ def per_sample_normalize(displacement: Tensor, eps: float = 1e-6) -> Tensor:
     Shape:
         - input and output: ``(B, 2, H, W)``; each output sample has an RMS magnitude of 1.
     """
-    rms = displacement.pow(2).sum(1, keepdim=True).mean((2, 3), keepdim=True).sqrt()
+    mean_square = displacement.pow(2).sum(1, keepdim=True).mean((2, 3), keepdim=True)
+    # The clamp changes nothing above 1e-30 but keeps sqrt's gradient finite for an all-zero
+    # displacement (a DGM at initialisation without self-supervised warm-up, ablation M3),
+    # where it would be infinite and the loss NaN.
+    rms = mean_square.clamp_min(1e-30).sqrt()
     return displacement / (rms + eps)
 
 

@@ -66,6 +66,16 @@ def test_per_sample_normalize_gives_unit_rms():
     assert torch.allclose(n[0] / n[0].abs().max(), d[0] / d[0].abs().max(), atol=1e-5)  # direction kept
 
 
+def test_per_sample_normalize_of_zero_motion_has_finite_gradient():
+    """A fresh DGM outputs exactly zero; without self-supervised warm-up (M3) the classifier's
+    gradient reaches it through this normalisation, which must not turn it into NaN."""
+    d = torch.zeros(2, 2, 8, 8, requires_grad=True)
+    n = per_sample_normalize(d)
+    assert torch.equal(n, torch.zeros_like(n))
+    (n * torch.randn_like(n)).sum().backward()
+    assert torch.isfinite(d.grad).all() and d.grad.abs().sum() > 0
+
+
 def test_scale_grad_scales_only_the_gradient():
     x = torch.randn(5, requires_grad=True)
     y = scale_grad(x, 1e-6)

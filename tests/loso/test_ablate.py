@@ -50,3 +50,13 @@ def test_ablate_command_writes_table_2(tiny_config, tmp_path):
     assert set(saved) == {"M0", "M5"} and saved["M0"]["full"]["n"] == 18
     assert (out / "ablation.md").read_text().startswith("# mezoo ablation on synthetic")
     assert yaml.safe_load((out / "M5" / "config.yaml").read_text())["regions"]["kind"] == "grid3x3"
+
+
+def test_m3_trains_without_nan(tiny_config, tmp_path):
+    """Row M3 (DGM, no self-supervision) starts from an all-zero displacement: one fold trains."""
+    from mezoo.loso.ablate import row_config
+    from mezoo.loso.runner import run_loso
+
+    config = row_config(tiny_config(displacement={"dgm": {"width": 4, "levels": 2}}, train={"epochs": 1}), "M3")
+    result = run_loso(config, tmp_path / "m3", progress=False)
+    assert result.report["full"]["n"] == 18
