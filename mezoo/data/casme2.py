@@ -27,9 +27,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from mezoo.data.native import NativeDataset, as_int, as_text, frame_folders, pick_frames_root, read_table
+from mezoo.data.native import NativeDataset, frame_folders, pick_frames_root, read_table
 from mezoo.data.sample import Sample
-from mezoo.errors import DataError
 
 COLUMNS = {
     "subject": ("Subject",),
@@ -75,25 +74,6 @@ class CASME2(NativeDataset):
         coding = self.find_coding_file()
         candidates, allow_root = frame_folders(FRAME_FOLDERS, self.frames)
         frames_root = pick_frames_root(self.require_root(), candidates, re.compile(r"sub\d+"), "casme2", allow_root)
-        samples, no_apex = [], []
-        for row in read_table(coding, COLUMNS, "casme2"):
-            subject_text = as_text(row["subject"])
-            if not subject_text:
-                continue
-            subject = subject_text if subject_text.lower().startswith("sub") else f"sub{int(subject_text):02d}"
-            episode = as_text(row["filename"])
-            onset, apex, offset = as_int(row["onset"]), as_int(row["apex"]), as_int(row["offset"])
-            if onset is None:
-                raise DataError(f"sample casme2/{subject}/{episode}: onset {row['onset']!r} in {coding} is not "
-                                f"a frame number; fix the row or exclude the sample")
-            if offset == 0:  # a few rows code the offset as 0: unknown
-                offset = None
-            if apex is None:
-                no_apex.append(f"{subject}/{episode}")
-            samples.append(self.clip(frames_root / subject / episode, subject, episode, as_text(row["emotion"]),
-                                     onset, apex, offset, coding))
-        if no_apex:
-            self.note(f"{len(no_apex)} clip(s) have no apex in {coding.name} ({', '.join(no_apex[:5])}"
-                      f"{', ...' if len(no_apex) > 5 else ''}); using the middle frame between onset and offset")
-        return samples
+        return self.coded_clips(read_table(coding, COLUMNS, "casme2"), coding, frames_root,
+                                lambda s: s if s.lower().startswith("sub") else f"sub{int(s):02d}")
 

@@ -77,6 +77,8 @@ class CASME3(NativeDataset):
                 folder = folder / "color"
             if folder not in listings and folder.is_dir():
                 listings[folder] = list_frames(folder)
-            samples.append(self.clip(folder, subject, episode, as_text(row["emotion"]).lower(), onset, apex, offset,
-                                     sheet, trim=True, listing=listings.get(folder)))
+            sample = self.clip(folder, subject, episode, as_text(row["emotion"]).lower(), onset, apex, offset, sheet,
+                               trim=True, listing=listings.get(folder))
+            if sample is not None:
+                samples.append(sample)
         return samples

@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,14 +34,15 @@ def normalize_column(name: Any) -> str:
 
 
 def read_table(path: Path, columns: Mapping[str, Sequence[str]], dataset: str,
-               max_header_row: int = 40) -> list[dict[str, Any]]:
+               max_header_row: int = 40, optional: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
     """The rows of a spreadsheet (``.xlsx``) or ``.csv`` file as dicts keyed by ``columns``' keys.
 
     The header row is found, not assumed: the first row (of the first sheet that has one) that
     holds a name for every wanted column, so preamble rows above it (SAMM) are skipped.
     Column names match without regard to case, spaces or punctuation, and each wanted column may
     go by several names (``columns = {"onset": ("OnsetFrame", "Onset Frame", "Onset")}``).
-    Rows whose cells are all empty are dropped.
+    Rows whose cells are all empty are dropped. ``optional`` columns are read when the header
+    row has them; rows of a table without them hold ``None`` there.
 
     Raises:
         DataError: the file is missing or unreadable, or no row holds all wanted columns.
@@ -63,11 +65,18 @@ def read_table(path: Path, columns: Mapping[str, Sequence[str]], dataset: str,
             if len(where) > best[0]:
                 best = (len(where), f"{sheet_name} row {r + 1}", [k for k in wanted if k not in where])
             if len(where) == len(wanted):
+                for key, aliases in (optional or {}).items():
+                    names_wanted = {normalize_column(a) for a in aliases}
+                    hits = [i for i, n in enumerate(names) if n in names_wanted]
+                    if hits:
+                        where[key] = hits[0]
                 out = []
                 for values in rows[r + 1:]:
                     if all(v is None or str(v).strip() == "" for v in values):
                         continue
-                    out.append({key: (values[i] if i < len(values) else None) for key, i in where.items()})
+                    row = {key: None for key in optional or {}}
+                    row.update({key: (values[i] if i < len(values) else None) for key, i in where.items()})
+                    out.append(row)
                 return out
             if any(n for n in names) and len(seen) < 3:
                 seen.append(f"{sheet_name} row {r + 1}: {[c for c in row if c not in (None, '')][:12]}")
@@ -219,15 +228,45 @@ class NativeDataset(Dataset):
                             f"set dataset.{self.name}.{option} to the {what}")
         return found
 
+    @abstractmethod
     def read(self) -> list[Sample]:
-        """Every annotated clip, labelled with its raw emotion (``label`` = the class, or ``""``)."""
-        raise NotImplementedError
+        """Every annotated clip not excluded, labelled with its raw emotion (``label`` empty)."""
+
+    def coded_clips(self, rows: Iterable[Mapping[str, Any]], source: Path, frames_root: Path,
+                    subject_name: Callable[[str], str]) -> list[Sample]:
+        """Samples from the rows of a coding spreadsheet with ``subject``, ``filename``, ``onset``,
+        ``apex``, ``offset`` and ``emotion`` (CASME II, SAMM); frames in
+        ``frames_root/<subject>/<filename>``.
+
+        Rows without a subject are skipped. An apex that is not a frame number (CASME II's "/",
+        SAMM's -1) becomes the middle frame between onset and offset, counted in one warning; an
+        offset of 0 (some CASME II rows) means unknown: the clip's last frame.
+        """
+        samples, no_apex = [], []
+        for row in rows:
+            subject_text = as_text(row["subject"])
+            if not subject_text:
+                continue
+            subject, episode = subject_name(subject_text), as_text(row["filename"])
+            onset, apex, offset = as_int(row["onset"]), as_int(row["apex"]), as_int(row["offset"])
+            if onset is None:
+                raise DataError(f"sample {self.name}/{subject}/{episode}: onset {row['onset']!r} in {source} is "
+                                f"not a frame number; fix the row or exclude the sample")
+            sample = self.clip(frames_root / subject / episode, subject, episode, as_text(row["emotion"]), onset,
+                               apex, offset or None, source)
+            if sample is None:
+                continue
+            if apex is None:
+                no_apex.append(f"{subject}/{episode}")
+            samples.append(sample)
+        if no_apex:
+            self.note(f"{len(no_apex)} clip(s) have no apex in {source.name} ({', '.join(no_apex[:5])}"
+                      f"{', ...' if len(no_apex) > 5 else ''}); using the middle frame between onset and offset")
+        return samples
 
     def samples(self) -> list[Sample]:
         out = []
         for s in self.read():
-            if f"{s.subject}/{s.episode}" in self.exclude or s.key in self.exclude:
-                continue
             label = self.class_map.get(s.emotion.lower())
             if label is None:
                 continue
@@ -241,21 +280,21 @@ class NativeDataset(Dataset):
 
     def clip(self, folder: Path, subject: str, episode: str, emotion: str, onset: int | None,
              apex: int | None, offset: int | None, source: Path, trim: bool = False,
-             listing: tuple[list[Path], list[int]] | None = None) -> Sample:
+             listing: tuple[list[Path], list[int]] | None = None) -> Sample | None:
         """A sample from its frame folder and the annotated frame *numbers* (as in file names).
 
         ``apex`` may be ``None`` (CASME II's "/", SMIC): the caller has decided its fallback and
         counted it; ``offset`` ``None`` means the last frame; ``onset`` ``None`` the first.
         ``trim`` keeps only the frames from onset to offset (clips annotated inside long videos);
         ``listing`` is the folder's :func:`list_frames`, when the caller already has it.
+        Returns ``None`` for a sample listed in ``exclude``.
 
         Raises:
             DataError: the folder is missing or empty, or an annotated frame has no file.
         """
         key = f"{self.name}/{subject}/{episode}"
         if f"{subject}/{episode}" in self.exclude or key in self.exclude:
-            # Left out: its frames are not looked at (they may be the reason it is excluded).
-            return Sample(self.name, subject, episode, 0, 0, 0, emotion, "")
+            return None  # left out (``exclude``); its frames are not looked at, they may be why
         if not folder.is_dir():
             raise DataError(f"sample {key}: frame folder {folder} does not exist (annotated in {source}); "
                             f"restore it or exclude the sample with --set dataset.{self.name}.exclude=[{subject}/{episode}]")

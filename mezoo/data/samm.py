@@ -25,9 +25,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from mezoo.data.native import NativeDataset, as_int, as_text, frame_folders, pick_frames_root, read_table
+from mezoo.data.native import NativeDataset, frame_folders, pick_frames_root, read_table
 from mezoo.data.sample import Sample
-from mezoo.errors import DataError
 
 COLUMNS = {
     "subject": ("Subject",),
@@ -65,22 +64,4 @@ class SAMM(NativeDataset):
         sheet = self.find_spreadsheet()
         candidates, allow_root = frame_folders(FRAME_FOLDERS, self.frames)
         frames_root = pick_frames_root(self.require_root(), candidates, re.compile(r"\d{3}"), "samm", allow_root)
-        samples, no_apex = [], []
-        for row in read_table(sheet, COLUMNS, "samm"):
-            subject_text = as_text(row["subject"])
-            if not subject_text:
-                continue
-            subject = subject_text.zfill(3)
-            episode = as_text(row["filename"])
-            onset, apex, offset = as_int(row["onset"]), as_int(row["apex"]), as_int(row["offset"])
-            if onset is None:
-                raise DataError(f"sample samm/{subject}/{episode}: onset {row['onset']!r} in {sheet} is not a "
-                                f"frame number; fix the row or exclude the sample")
-            if apex is None:
-                no_apex.append(f"{subject}/{episode}")
-            samples.append(self.clip(frames_root / subject / episode, subject, episode, as_text(row["emotion"]),
-                                     onset, apex, offset, sheet))
-        if no_apex:
-            self.note(f"{len(no_apex)} clip(s) have no apex in {sheet.name} ({', '.join(no_apex[:5])}); "
-                      f"using the middle frame between onset and offset")
-        return samples
+        return self.coded_clips(read_table(sheet, COLUMNS, "samm"), sheet, frames_root, lambda s: s.zfill(3))

@@ -64,7 +64,7 @@ class SMIC(NativeDataset):
         candidates, allow_root = frame_folders(FRAME_FOLDERS, self.frames)
         hs = pick_frames_root(root, candidates, re.compile(r"s\d+"), "smic", allow_root)
         annotated = self._apex_table(root)
-        samples, spotted = [], []
+        samples, spotted, clips = [], [], 0
         subjects = sorted((p for p in hs.iterdir() if re.fullmatch(r"s\d+", p.name)), key=lambda p: int(p.name[1:]))
         for subject_dir in subjects:
             micro = subject_dir / "micro"
@@ -74,20 +74,23 @@ class SMIC(NativeDataset):
                 for clip_dir in sorted((micro / emotion).glob("*")) if (micro / emotion).is_dir() else ():
                     if not clip_dir.is_dir():
                         continue
+                    clips += 1
                     row = annotated.get(clip_dir.name.lower())
                     sample = self._sample(clip_dir, subject_dir.name, emotion, row)
+                    if sample is None:
+                        continue
                     if row is None:
                         sample = replace(sample, apex=int(spotter(sample)))
                         spotted.append(sample.episode)
                     samples.append(sample)
-        if not samples:
+        if not clips:
             raise DataError(f"smic: no clips under {hs}/s*/micro/{{negative,positive,surprise}}/")
         if self.apex_file is not None and spotted:
             self.note(f"{len(spotted)} clip(s) are not in {self.apex_file.name} ({', '.join(spotted[:5])}); "
                       f"their apex comes from the {self.apex!r} spotter")
         return samples
 
-    def _sample(self, clip_dir: Path, subject: str, emotion: str, row: dict | None) -> Sample:
+    def _sample(self, clip_dir: Path, subject: str, emotion: str, row: dict | None) -> Sample | None:
         if row is None:
             return self.clip(clip_dir, subject, clip_dir.name, emotion, None, None, None, clip_dir)
         onset, apex, offset = (as_int(row.get(k)) for k in ("onset", "apex", "offset"))
@@ -104,13 +107,7 @@ class SMIC(NativeDataset):
         if self.apex_file is None:
             return {}
         path = self.apex_file if self.apex_file.is_absolute() else root / self.apex_file
-        rows = read_table(path, APEX_COLUMNS, "smic")
-        extra = {}
-        try:
-            extra_rows = read_table(path, {**APEX_COLUMNS, **OPTIONAL_COLUMNS}, "smic")
-            extra = {as_text(r["clip"]).lower(): r for r in extra_rows}
-        except DataError:
-            pass  # no onset/offset columns: the clip's first and last frames
+        rows = read_table(path, APEX_COLUMNS, "smic", optional=OPTIONAL_COLUMNS)
         self.apex_file = path
-        return {as_text(r["clip"]).lower(): extra.get(as_text(r["clip"]).lower(), r) for r in rows
-                if as_text(r["clip"])}
+        # without onset/offset columns a clip runs from its first frame to its last
+        return {as_text(r["clip"]).lower(): r for r in rows if as_text(r["clip"])}

@@ -196,6 +196,7 @@ def test_register_apex_spotters_hook(tmp_path):
     smic_tree(tmp_path, clips=[("s2", "surprise", "s2_sur_01", 5001, 7)], frame=peak)
     (s,) = SMIC(tmp_path, apex="max_difference").samples()
     assert s.apex == 3
+    assert SMIC(tmp_path, apex="max_difference", exclude=["s2/s2_sur_01"]).samples() == []  # not spotted
 
     class Spotter:
         @hookimpl
