@@ -154,14 +154,13 @@ def _end_to_end(device: torch.device, variant: str) -> Callable[[], Any]:
     cv2.imwrite(str(folder / "img2.jpg"), cv2.warpAffine(photo, np.float32([[1, 0, 1], [0, 1, 0]]), (640, 480)))
     sample = Sample("bench", "s1", "e1", 0, 1, 1, "", "", (folder / "img1.jpg", folder / "img2.jpg"))
     detector = LandmarkDetector()
-    detector._load()  # the model file is read once per process, not per picture
+    detector.load()  # the model file is read once per process, not per picture
     model = full_model().to(device).eval()
     if variant == "compile":
         model = torch.compile(model)
 
     def run() -> int:
-        reader = FaceReader(size=224, cache=False)
-        reader._detector = detector
+        reader = FaceReader(size=224, cache=False, detector=detector)
         onset, landmarks = reader.read(sample, 0)
         apex, _ = reader.read(sample, 1)
         frames = [torch.from_numpy(f).permute(2, 0, 1)[None].to(device).float().div_(255) for f in (onset, apex)]

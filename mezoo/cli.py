@@ -316,8 +316,6 @@ def _photo_face(image: Path | None, reader: Any) -> tuple[Any, Any, str]:
     """A photo's calibrated face and landmarks, through the same detector and calibration."""
     import cv2
 
-    from mezoo.face.landmarks import FaceError, calibration_matrix, transform_points, warp_face
-
     if image is None:
         try:
             from skimage import data
@@ -330,11 +328,8 @@ def _photo_face(image: Path | None, reader: Any) -> tuple[Any, Any, str]:
         if bgr is None:
             raise click.BadParameter(f"{image} cannot be decoded as an image", param_hint="--image")
         rgb, title = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), image.name
-    found = reader.detector(rgb)
-    if found is None:
-        raise FaceError(f"no face found in {title}; give a frontal face photo")
-    matrix = calibration_matrix(found.landmarks, reader.size, reader.margin)
-    return warp_face(rgb, matrix, reader.size), transform_points(found.landmarks, matrix), title
+    face, landmarks = reader.calibrate(rgb, title)
+    return face, landmarks, title
 
 
 @cli.command(name="bench")

@@ -111,7 +111,8 @@ class LandmarkDetector:
         self._detector = None
         self._predictor = None
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Read the predictor file (about a second); done on first use otherwise."""
         if self._predictor is None:
             import dlib
 
@@ -126,7 +127,7 @@ class LandmarkDetector:
         frame is still ~100 px there), then, if that finds nothing, at full size with up to
         ``upsample`` upsamplings. The landmarks are always fitted at full size.
         """
-        self._load()
+        self.load()
         h, w = image.shape[:2]
         if self.detect_size and max(h, w) > self.detect_size:
             scale = self.detect_size / max(h, w)
@@ -149,7 +150,7 @@ class LandmarkDetector:
         """The landmarks of the largest face, or ``None`` if none is found."""
         import dlib
 
-        self._load()
+        self.load()
         image = np.ascontiguousarray(image)
         how, boxes = "detected", self.boxes(image)
         if not boxes:

@@ -27,10 +27,12 @@ from typing import Any
 
 import cv2
 import numpy as np
+import torch
 
 from mezoo.data.cache import DiskCache, digest
 from mezoo.data.sample import Sample
 from mezoo.errors import DataError
+from mezoo.face.au_regions import au_boxes
 from mezoo.face.landmarks import (
     FaceError, LandmarkDetector, calibration_matrix, transform_points, warp_face,
 )
@@ -71,6 +73,8 @@ class FaceReader:
         predictor, upsample, fallback, detect_size: see :class:`mezoo.face.landmarks.LandmarkDetector`.
         cache_dir: the preprocessing cache (default ``$MEZOO_CACHE_DIR`` or ``~/.cache/mezoo``);
         cache: ``False`` computes everything afresh and stores nothing.
+        detector: a loaded :class:`~mezoo.face.landmarks.LandmarkDetector` to share (its
+            settings then win over ``predictor``, ``upsample``, ``fallback``, ``detect_size``).
 
     ``counts`` holds, per dataset, how many clips had each status; ``failures`` the clips with no
     face, as ``(sample key, frame path)``.
@@ -78,14 +82,14 @@ class FaceReader:
 
     def __init__(self, size: int = 224, margin: float = 0.12, predictor: str | Path | None = None,
                  upsample: int = 1, fallback: bool = True, cache_dir: str | Path | None = None, cache: bool = True,
-                 detect_size: int | None = 320):
+                 detect_size: int | None = 320, detector: LandmarkDetector | None = None):
         self.size, self.margin = int(size), float(margin)
         self.predictor, self.upsample, self.fallback = predictor, int(upsample), bool(fallback)
         self.detect_size = int(detect_size) if detect_size else None
         self.cache = DiskCache(cache_dir, namespace="faces") if cache else None
         self.counts: dict[str, Counter[str]] = {}
         self.failures: list[tuple[str, str]] = []
-        self._detector: LandmarkDetector | None = None
+        self._detector = detector
         self._clips: dict[tuple, ClipFace] = {}  # by sample key, onset frame and onset
 
     @classmethod
@@ -127,23 +131,12 @@ class FaceReader:
         return face
 
     def _known(self, sample: Sample) -> ClipFace:
-        from mezoo.face.au_regions import au_boxes
-
         frame = sample.read_frame(sample.onset)
         h, w = frame.shape[:2]
         matrix = np.array([[self.size / w, 0, 0], [0, self.size / h, 0]], dtype=np.float64)
-        raw = np.asarray(sample.known_landmarks(sample.onset), dtype=np.float64)
-        landmarks = transform_points(raw, matrix)
-        import torch
-
-        boxes = au_boxes(torch.as_tensor(landmarks)).numpy()
-        return ClipFace("known", matrix, landmarks, raw, boxes, "")
+        return _clip_face("known", matrix, np.asarray(sample.known_landmarks(sample.onset), dtype=np.float64), "")
 
     def _detect(self, sample: Sample) -> ClipFace:
-        import torch
-
-        from mezoo.face.au_regions import au_boxes
-
         content, path = self._content(sample, sample.onset)
         key = digest("face-clip", *self.settings(), content)
         names = ("status", "matrix", "landmarks", "raw", "boxes")
@@ -151,20 +144,30 @@ class FaceReader:
         if record is not None:
             return ClipFace(STATUSES[int(record["status"])], record["matrix"], record["landmarks"], record["raw"],
                             record["boxes"], path)
-        image = self._decode(sample, sample.onset, content, path)
+        face = _clip_face(*self.locate(self._decode(sample, sample.onset, content, path)), path)
+        if self.cache is not None:
+            self.cache.save_arrays(key, {"status": np.array(STATUSES.index(face.status)), "matrix": face.matrix,
+                                         "landmarks": face.landmarks, "raw": face.raw, "boxes": face.boxes})
+        return face
+
+    def locate(self, image: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
+        """How the face in ``image`` was found (a status), the calibration matrix ``(2, 3)`` and
+        the raw landmarks ``(68, 2)``; NaN-filled with status ``failed`` when there is no face."""
         found = self.detector(image)
         if found is None:
-            status, matrix, raw = "failed", np.full((2, 3), np.nan), np.full((68, 2), np.nan)
-        else:
-            status = found.how
-            raw = found.landmarks
-            matrix = calibration_matrix(raw, self.size, self.margin)
-        landmarks = transform_points(raw, matrix)
-        boxes = au_boxes(torch.as_tensor(landmarks)).numpy() if found is not None else np.full((9, 4), np.nan)
-        if self.cache is not None:
-            self.cache.save_arrays(key, {"status": np.array(STATUSES.index(status)), "matrix": matrix,
-                                         "landmarks": landmarks, "raw": raw, "boxes": boxes})
-        return ClipFace(status, matrix, landmarks, raw, boxes, path)
+            return "failed", np.full((2, 3), np.nan), np.full((68, 2), np.nan)
+        return found.how, calibration_matrix(found.landmarks, self.size, self.margin), found.landmarks
+
+    def calibrate(self, image: np.ndarray, name: str = "the image") -> tuple[np.ndarray, np.ndarray]:
+        """A single photo's calibrated ``(size, size, 3)`` face and landmarks (no cache).
+
+        Raises:
+            FaceError: no face in ``image``.
+        """
+        status, matrix, raw = self.locate(image)
+        if status == "failed":
+            raise FaceError(f"no face found in {name}; give a frontal face photo")
+        return warp_face(image, matrix, self.size), transform_points(raw, matrix)
 
     # -- frames ------------------------------------------------------------------------------
 
@@ -230,3 +233,10 @@ class FaceReader:
         """Per dataset: clips, and how many had each status (detected, a fallback, failed, ...)."""
         return [{"dataset": name, "clips": sum(c.values()), **{s: c.get(s, 0) for s in STATUSES}}
                 for name, c in sorted(self.counts.items())]
+
+
+def _clip_face(status: str, matrix: np.ndarray, raw: np.ndarray, frame: str) -> ClipFace:
+    """A clip's record from its calibration: landmarks moved into the face, and their AU boxes."""
+    landmarks = transform_points(raw, matrix)
+    boxes = au_boxes(torch.as_tensor(landmarks)).numpy() if status != "failed" else np.full((9, 4), np.nan)
+    return ClipFace(status, matrix, landmarks, raw, boxes, frame)
