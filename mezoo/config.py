@@ -77,9 +77,17 @@ def resolve(
     config_file: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     dataset_defaults: Mapping[str, Any] | None = None,
+    component_defaults: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Defaults, then the dataset's own defaults, then the config file, then overrides."""
+    """Defaults, the chosen components' own defaults, the dataset's, the config file, then overrides.
+
+    ``component_defaults``: the ``config_defaults`` of the chosen displacement provider and fusion
+    head (FRL-DGT-S's head brings batch 5 and TIM); the dataset's come after them because they
+    scale a run to the data (the synthetic set's lighter DGM).
+    """
     config = defaults()
+    for layer in component_defaults:
+        config = merge(config, layer)
     if dataset_defaults:
         config = merge(config, dataset_defaults)
     if config_file is not None:

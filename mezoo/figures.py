@@ -138,6 +138,21 @@ def fusion_weights_figure(local: np.ndarray, global_: np.ndarray, names: Sequenc
     return _save(fig, path)
 
 
+def time_weights_figure(weights: np.ndarray, path: str | Path, title: str = "") -> Path:
+    """A sequence head's time fusion weights: ``(T-1,)``, one per onset -> frame t step (t = 1 .. T-1)."""
+    plt = _pyplot()
+    steps = np.arange(1, len(weights) + 1)
+    fig, ax = plt.subplots(figsize=(0.45 * len(weights) + 2.4, 2.6))
+    ax.bar(steps, weights, color="tab:red")
+    ax.axhline(1 / len(weights), color="grey", linewidth=0.8, linestyle="--", label="uniform")
+    ax.set_xticks(steps)
+    ax.set_xlabel("step t (onset paired with frame t)")
+    ax.set_ylabel("time fusion weight")
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title(title or "Time fusion weights", fontsize=9)
+    return _save(fig, path)
+
+
 def regions_figure(face: np.ndarray, landmarks: np.ndarray, panels: Sequence[tuple[str, np.ndarray, Sequence[str]]],
                    path: str | Path, title: str = "") -> Path:
     """Region boxes drawn on a calibrated face, one panel per layout (paper Fig. 4).

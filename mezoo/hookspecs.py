@@ -35,7 +35,8 @@ def register_fusions(register):
     :class:`mezoo.fusion.FusionHead`: constructed with ``in_channels``, ``num_classes``,
     ``num_regions``, ``region_size``, ``face_size`` and the keyword options of the ``fusion`` config
     section, it maps region crops ``(B, K, M, R, R)`` and the full face ``(B, M, S, S)`` to logits
-    ``(B, num_classes)``.
+    ``(B, num_classes)``. A sequence head (``sequence = True``; FRL-DGT-S) also gets ``num_steps``
+    and inputs with a time axis, ``(B, T-1, K, M, R, R)`` and ``(B, T-1, M, S, S)``.
     """
 
 

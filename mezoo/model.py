@@ -12,11 +12,17 @@ from mezoo.fusion.base import FusionHead
 
 
 class FRLDGT(nn.Module):
-    """Onset + apex (+ landmarks) -> class logits.
+    """Onset + apex (+ landmarks) -> class logits; with a sequence fusion head, FRL-DGT-S.
 
     The input of the fusion head is the channel stack ``[onset, apex, D]`` (paper sec. 3.2),
     cut into the regions of ``regions`` (``au9`` or ``grid3x3``) at ``region_size`` and resized
     whole to ``full_face_size``.
+
+    FRL-DGT-S (paper sec. 4.4; :meth:`forward_sequence`): a clip resampled to T frames; the onset
+    is paired with each later frame, the provider gives one ``D_t`` per pair (DGM-S:
+    :meth:`DisplacementProvider.pairs`), and each ``[frame_t, D_t]`` is cut like a pair's stack.
+    Regions are cut at the onset's landmarks in every frame (the frames are calibrated on the
+    onset, so a region stays on the same skin).
 
     Args:
         displacement: the provider of ``D``. A non-trainable one may be skipped by passing
@@ -48,7 +54,10 @@ class FRLDGT(nn.Module):
     def regions_and_face(self, onset: Tensor, apex: Tensor, landmarks: Tensor,
                          displacement: Tensor) -> tuple[Tensor | None, Tensor]:
         """Crop ``[onset, apex, displacement]`` into regions and resize it to the full face."""
-        stack = torch.cat([onset, apex, displacement], dim=1)
+        return self.cut(torch.cat([onset, apex, displacement], dim=1), landmarks)
+
+    def cut(self, stack: Tensor, landmarks: Tensor) -> tuple[Tensor | None, Tensor]:
+        """``(B, M, H, W)`` -> region crops ``(B, K, M, R, R)`` (``None`` if unused) and face ``(B, M, S, S)``."""
         h, w = stack.shape[-2:]
         crops = None
         if self.fusion.uses_regions:
@@ -60,6 +69,30 @@ class FRLDGT(nn.Module):
     def forward(self, onset: Tensor, apex: Tensor, landmarks: Tensor,
                 displacement: Tensor | None = None) -> Tensor:
         return self.fusion(*self.inputs(onset, apex, landmarks, displacement))
+
+    def sequence_inputs(self, frames: Tensor, landmarks: Tensor,
+                        displacement: Tensor | None = None) -> tuple[Tensor | None, Tensor]:
+        """A sequence head's inputs: regions ``(B, T-1, K, M, R, R)`` (or ``None``), face ``(B, T-1, M, S, S)``.
+
+        Shape:
+            - frames: ``(B, T, C, H, W)`` in ``[0, 1]``, onset first; landmarks: ``(B, 68, 2)``
+              of the onset; displacement (optional): ``(B, T-1, D, H, W)``.
+        """
+        if displacement is None:
+            displacement = self.displacement.pairs(frames)
+        steps = frames.shape[1] - 1
+        stack = torch.cat([frames[:, 1:], displacement], dim=2).flatten(0, 1)
+        crops, face = self.cut(stack, landmarks.repeat_interleave(steps, dim=0))
+        return (None if crops is None else crops.unflatten(0, (-1, steps))), face.unflatten(0, (-1, steps))
+
+    def forward_sequence(self, frames: Tensor, landmarks: Tensor) -> Tensor:
+        """``(B, T, C, H, W)`` frames (onset first) and the onset's landmarks -> ``(B, num_classes)``."""
+        return self.fusion(*self.sequence_inputs(frames, landmarks))
+
+    def sequence_training_step(self, frames: Tensor, landmarks: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Logits of a sequence batch and the provider's own loss over its T-1 pairs, for training."""
+        displacement, provider_loss = self.displacement.pairs_training_forward(frames)
+        return self.fusion(*self.sequence_inputs(frames, landmarks, displacement)), provider_loss
 
     def training_step(self, onset: Tensor, apex: Tensor, landmarks: Tensor) -> tuple[Tensor, Tensor | None]:
         """Logits and the displacement provider's own loss (``None`` if it has none), for training."""

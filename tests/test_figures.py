@@ -43,3 +43,14 @@ def test_figure_unknown_sample_is_one_line(tmp_path):
                                       "--set", "dataset.synthetic.subjects=2", "--out", str(tmp_path / "x.png")])
     assert result.exit_code == 1
     assert result.output.startswith("Error: no sample synthetic/s99/clip00 in dataset 'synthetic'")
+
+
+def test_time_weights_figure_has_one_bar_per_step(tmp_path):
+    from matplotlib.image import imread
+
+    from mezoo.figures import time_weights_figure
+
+    short = time_weights_figure(np.full(3, 1 / 3), tmp_path / "short.png")
+    long = time_weights_figure(np.linspace(0.05, 0.17, 9), tmp_path / "long.png", "FRL-DGT-S")
+    assert short.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert imread(long).shape[1] > imread(short).shape[1]  # wider for more steps

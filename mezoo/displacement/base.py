@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
@@ -22,10 +23,17 @@ class DisplacementProvider(nn.Module, ABC):
     every frame from the onset to the apex. ``vector_field = True`` says the output is an (x, y)
     displacement, so augmentation rotates and mirrors it as vectors.
 
+    For sequence models (FRL-DGT-S), :meth:`pairs` pairs the onset with every later frame of a
+    clip and returns one displacement per pair (for the DGM, the paper's DGM-S).
+    ``config_defaults``: as for fusion heads, settings this provider needs changed.
+
     Shape:
         - onset, apex: ``(B, C, H, W)`` floats in ``[0, 1]``, ``C`` = 1 or 3.
         - output: ``(B, out_channels(C), H, W)``; for displacements 2 channels, x then y.
+        - :meth:`pairs`: ``(B, T, C, H, W)`` -> ``(B, T-1, out_channels(C), H, W)``.
     """
+
+    config_defaults: ClassVar[dict[str, Any]] = {}
 
     trainable: bool = False
     uses_sequence: bool = False
@@ -56,6 +64,30 @@ class DisplacementProvider(nn.Module, ABC):
         """``D`` for the classifier and this provider's own loss (``None`` if it has none)."""
         return self(onset, apex), None
 
+    def pairs(self, frames: Tensor) -> Tensor:
+        """The onset (frame 0) paired with each later frame: ``(B, T, C, H, W)`` -> ``(B, T-1, D, H, W)``.
+
+        The T-1 pairs are folded into the batch, so the provider runs once on ``B (T-1)`` pairs.
+        """
+        return _unfold_pairs(self(*_fold_pairs(frames)), frames.shape[0])
+
+    def pairs_training_forward(self, frames: Tensor) -> tuple[Tensor, Tensor | None]:
+        """:meth:`pairs` and this provider's own loss over all ``B (T-1)`` pairs, for training."""
+        d, loss = self.training_forward(*_fold_pairs(frames))
+        return _unfold_pairs(d, frames.shape[0]), loss
+
     def pair_loss(self, first: Tensor, second: Tensor) -> Tensor | None:
         """A self-supervised loss on a batch of frame pairs, or ``None``."""
         return None
+
+
+def _fold_pairs(frames: Tensor) -> tuple[Tensor, Tensor]:
+    """``(B, T, C, H, W)`` -> onsets and later frames, each ``(B (T-1), C, H, W)``, pair by pair."""
+    if frames.ndim != 5 or frames.shape[1] < 2:
+        raise ValueError(f"a sequence must be (B, T, C, H, W) with T >= 2, not {tuple(frames.shape)}")
+    later = frames[:, 1:]
+    return frames[:, :1].expand_as(later).flatten(0, 1), later.flatten(0, 1)
+
+
+def _unfold_pairs(d: Tensor, batch: int) -> Tensor:
+    return d.unflatten(0, (batch, d.shape[0] // batch))

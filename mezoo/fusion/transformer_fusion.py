@@ -47,6 +47,17 @@ class FusionModule(nn.Module):
         return self.fuse(self.norm(self.blocks(tokens + self.pos_embed)))
 
 
+def classifier(in_dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Sequential:
+    """The classification head on a fused vector: LayerNorm, Linear, GELU, dropout, Linear."""
+    return nn.Sequential(
+        nn.LayerNorm(in_dim),
+        nn.Linear(in_dim, hidden),
+        nn.GELU(),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, num_classes),
+    )
+
+
 class TransformerFusion(FusionHead):
     """Local, global and full-face Transformer fusion (the classifier of FRL-DGT).
 
@@ -99,13 +110,9 @@ class TransformerFusion(FusionHead):
             self.face_embed = PatchEmbeds(1, in_channels, patch_size, embed_dim)
             self.face = FusionModule(embed_dim, (face_size // patch_size) ** 2, depth=face_depth, **common)
             streams += 1
-        self.classifier = nn.Sequential(
-            nn.LayerNorm(streams * embed_dim),
-            nn.Linear(streams * embed_dim, embed_dim),
-            nn.GELU(),
-            nn.Dropout(dropout),
-            nn.Linear(embed_dim, num_classes),
-        )
+        #: length of :meth:`features`: C per stream (regions, full face)
+        self.feature_dim = streams * embed_dim
+        self.classifier = classifier(self.feature_dim, embed_dim, num_classes, dropout)
 
     def region_vector(self, regions: Tensor) -> Tensor:
         """``(B, K, M, R, R)`` -> ``(B, C)``: local then global fusion (or their ablations)."""
@@ -115,7 +122,8 @@ class TransformerFusion(FusionHead):
             return self.global_(local) if self.use_global else local.mean(1)
         return self.global_(tokens.flatten(1, 2))
 
-    def forward(self, regions: Tensor | None, face: Tensor) -> Tensor:
+    def features(self, regions: Tensor | None, face: Tensor) -> Tensor:
+        """The fused vector before the classifier: ``(B, feature_dim)``, regions then full face."""
         parts = []
         if self.uses_regions:
             if regions is None:
@@ -123,7 +131,10 @@ class TransformerFusion(FusionHead):
             parts.append(self.region_vector(regions))
         if self.use_full_face:
             parts.append(self.face(self.face_embed(face[:, None])[:, 0]))
-        return self.classifier(torch.cat(parts, dim=1))
+        return torch.cat(parts, dim=1)
+
+    def forward(self, regions: Tensor | None, face: Tensor) -> Tensor:
+        return self.classifier(self.features(regions, face))
 
     def fusion_weights(self) -> dict[str, Tensor]:
         """Softmax weights of each fusion layer from the last forward pass (Fu-B-Attn only).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -25,7 +25,9 @@ class Prepared:
     the onset frame (regions are cut at the same place in both frames, so motion stays visible).
     For apex jitter, ``near`` ``(N, 2j, C, H, W)`` holds the j frames before and after each apex
     (clamped inside the clip) and ``near_index`` ``(N, 2j)`` their frame indices. ``faces`` is the
-    face pipeline that read them, for whoever reads more frames of the same samples.
+    face pipeline that read them, for whoever reads more frames of the same samples. For sequence
+    models, ``sequence`` ``(N, T, C, H, W)`` uint8 holds each clip from its onset to its offset
+    resampled to T frames (see :func:`read_sequence`).
     """
 
     samples: list[Sample]
@@ -39,6 +41,7 @@ class Prepared:
     near: Tensor | None = None
     near_index: np.ndarray | None = None
     faces: FaceReader | None = None
+    sequence: Tensor | None = None
 
     @property
     def apex_choices(self) -> int:
@@ -57,6 +60,12 @@ class Prepared:
             picked = self.near[idx, (choice - 1).clamp_min(0)]
             apex = torch.where((choice > 0)[:, None, None, None], picked, apex)
         return onset, apex.to(device).float().div_(255), self.landmarks[idx].to(device)
+
+    def sequence_frames(self, idx: Tensor, device: torch.device | str) -> tuple[Tensor, Tensor]:
+        """The resampled clips ``(B, T, C, H, W)`` as floats in [0, 1] and the onset landmarks of rows ``idx``."""
+        if self.sequence is None:
+            raise ValueError("these samples were prepared without sequences; pass sequence_length to prepare()")
+        return self.sequence[idx].to(device).float().div_(255), self.landmarks[idx].to(device)
 
     def view(self, choice: int) -> Prepared:
         """The same samples with apex choice ``choice`` (see :meth:`frames`) as their apex."""
@@ -95,15 +104,54 @@ def near_apex(sample: Sample, jitter: int) -> list[int]:
     return [min(max(i, sample.onset + 1, 0), last) for i in picks]
 
 
+#: ``fn(frames, length)``: ``(n, H, W, C)`` -> ``(length, H, W, C)`` floats (see mezoo.data.interpolate)
+Interpolator = Callable[[np.ndarray, int], np.ndarray]
+
+
+def read_sequence(sample: Sample, length: int, interpolate: Interpolator, size: int = 224, color: bool = True,
+                  faces: FaceReader | None = None) -> np.ndarray:
+    """The clip from its onset to its offset (or apex, if later), calibrated, resampled to ``length`` frames.
+
+    Every frame is calibrated with the clip's onset transform (the face pipeline's rule), then
+    ``interpolate`` resamples the aligned faces in time; the result is rounded back to uint8.
+
+    Returns:
+        ``(length, C, H, W)`` uint8; the first frame is the onset.
+
+    Raises:
+        DataError: the clip has fewer than two frames from its onset on.
+    """
+    last = min(max(sample.offset, sample.apex), len(sample) - 1)
+    if last <= sample.onset:
+        raise DataError(
+            f"sample {sample.key}: no frames after the onset ({sample.onset}) to make a sequence of; "
+            f"fix its offset or exclude the sample"
+        )
+    frames = np.stack([read_face(sample, i, size, faces)[0] for i in range(sample.onset, last + 1)])
+    resampled = np.clip(np.rint(interpolate(frames, length)), 0, 255).astype(np.uint8)
+    if resampled.shape != (length, *frames.shape[1:]):
+        raise DataError(
+            f"sample {sample.key}: the interpolator returned frames of shape {resampled.shape}, "
+            f"expected {(length, *frames.shape[1:])}"
+        )
+    return np.stack([to_chw(f, color) for f in resampled])
+
+
 def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, color: bool = True,
-            progress: bool = True, apex_jitter: int = 0, faces: FaceReader | None = None) -> Prepared:
+            progress: bool = True, apex_jitter: int = 0, faces: FaceReader | None = None,
+            sequence_length: int = 0, interpolate: Interpolator | None = None) -> Prepared:
     """Read the onset and apex of every sample at ``size`` x ``size`` (and, with ``apex_jitter``
     = j, the j frames on each side of the apex), calibrated by the face pipeline ``faces``.
+
+    With ``sequence_length`` = T (and an ``interpolate`` function), also every clip resampled to T
+    frames (:func:`read_sequence`), for sequence models.
 
     Raises:
         DataError: a sample whose onset comes after its apex, or whose frames cannot be read.
     """
-    onsets, apexes, landmarks, near, near_index = [], [], [], [], []
+    if sequence_length and interpolate is None:
+        raise ValueError("sequence_length needs an interpolate function")
+    onsets, apexes, landmarks, near, near_index, sequences = [], [], [], [], [], []
     for s in tqdm(samples, desc="reading frames", unit="sample", disable=not progress, leave=False):
         if s.onset > s.apex:
             raise DataError(
@@ -119,6 +167,8 @@ def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, 
             index = near_apex(s, apex_jitter)
             near_index.append(index)
             near.append(np.stack([to_chw(read_face(s, i, size, faces)[0], color) for i in index]))
+        if sequence_length:
+            sequences.append(read_sequence(s, sequence_length, interpolate, size, color, faces))  # type: ignore[arg-type]
     return Prepared(
         samples=list(samples),
         keys=[s.key for s in samples],
@@ -131,6 +181,7 @@ def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, 
         near=torch.from_numpy(np.stack(near)) if apex_jitter else None,
         near_index=np.array(near_index) if apex_jitter else None,
         faces=faces,
+        sequence=torch.from_numpy(np.stack(sequences)) if sequence_length else None,
     )
 
 

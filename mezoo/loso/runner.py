@@ -79,17 +79,38 @@ def make_dataset(config: Mapping[str, Any]) -> Dataset:
     return plugins.make("dataset", name, root=config["dataset"].get("root") or own_root, **options)
 
 
+def is_sequence_model(config: Mapping[str, Any]) -> bool:
+    """Whether the chosen fusion head classifies resampled clips (FRL-DGT-S) rather than onset/apex pairs."""
+    return bool(getattr(plugins.get("fusion", config["fusion"]["name"]), "sequence", False))
+
+
+def sequence_settings(config: Mapping[str, Any]) -> tuple[int, Callable[[np.ndarray, int], np.ndarray]]:
+    """``sequence.length`` (T, at least 2) and the registered interpolator ``sequence.interpolator``."""
+    section = config.get("sequence") or {}
+    length = int(section.get("length", 10))
+    if length < 2:
+        raise ConfigError(f"sequence.length must be at least 2 (the onset and one more frame), not {length}")
+    return length, plugins.get("interpolator", str(section.get("interpolator", "linear")))
+
+
 def build_model(config: Mapping[str, Any], num_classes: int) -> FRLDGT:
-    """FRL-DGT from the config: the chosen displacement provider and fusion head."""
+    """FRL-DGT from the config: the chosen displacement provider and fusion head.
+
+    A sequence head (FRL-DGT-S) gets ``num_steps`` = ``sequence.length`` - 1 and inputs of one
+    frame plus its displacement (the pair heads: onset, apex and displacement).
+    """
     d_name, d_options = component_options(config, "displacement")
     f_name, f_options = component_options(config, "fusion")
     regions = config["regions"]
     frame_channels = 3 if config["face"]["color"] else 1
     provider = plugins.make("displacement", d_name, **d_options)
-    in_channels = 2 * frame_channels + provider.out_channels(frame_channels)
+    steps = {}
+    if is_sequence_model(config):
+        steps = {"num_steps": sequence_settings(config)[0] - 1}
+    in_channels = (1 if steps else 2) * frame_channels + provider.out_channels(frame_channels)
     fusion = plugins.make(
         "fusion", f_name, in_channels=in_channels, num_classes=num_classes, num_regions=9,
-        region_size=int(regions["size"]), face_size=int(regions["full_face_size"]), **f_options,
+        region_size=int(regions["size"]), face_size=int(regions["full_face_size"]), **steps, **f_options,
     )
     return FRLDGT(provider, fusion, regions=str(regions["kind"]), region_size=int(regions["size"]),
                   full_face_size=int(regions["full_face_size"]))
@@ -218,7 +239,7 @@ def _shared(config: Mapping[str, Any], data: Prepared, num_classes: int, device:
     model = build_model(config, num_classes).to(device)
     provider = model.displacement
     size, color = int(config["face"]["size"]), bool(config["face"]["color"])
-    if provider.trainable:
+    if provider.trainable or model.fusion.sequence:  # sequences: displacements computed per batch
         if not provider.pairs_per_clip:
             return Shared()
         return Shared(pairs=read_pairs(data.samples, provider.pairs_per_clip, size, color, int(config["seed"]),
@@ -296,7 +317,7 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
         "train_loss": history,
         "seconds": round(time.perf_counter() - start, 2),
     }
-    weights = _mean_fusion_weights(model, forward, fold.test)
+    weights = _mean_fusion_weights(model, forward, fold.test, int(train["batch_size"]))
     if weights:
         done["fusion_weights"] = weights
     return done
@@ -305,6 +326,8 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
 def _fold_forward(model: FRLDGT, data: Prepared, shared: Shared, augment: Augment, extra: list[Augmentation],
                   generator: torch.Generator, device: torch.device) -> Callable[[Tensor], tuple[Tensor, Tensor | None]]:
     """rows -> (logits, the provider's own loss or None), in training or evaluation as the model is."""
+    if model.fusion.sequence:
+        return _sequence_forward(model, data, augment, generator, device)
     channels = data.onset.shape[1]
     vector = slice(2 * channels, 2 * channels + 2) if model.displacement.vector_field else None
 
@@ -354,22 +377,53 @@ def _fold_forward(model: FRLDGT, data: Prepared, shared: Shared, augment: Augmen
     return forward
 
 
+def _sequence_forward(model: FRLDGT, data: Prepared, augment: Augment, generator: torch.Generator,
+                      device: torch.device) -> Callable[[Tensor], tuple[Tensor, Tensor | None]]:
+    """rows -> (logits, the provider's loss or None) of a sequence model on the resampled clips.
+
+    Geometric augmentation moves every frame of a clip alike (time is folded into channels); the
+    displacements are computed after it, per batch, so they need no rotating.
+    """
+
+    def forward(idx: Tensor) -> tuple[Tensor, Tensor | None]:
+        frames, landmarks = data.sequence_frames(idx, device)
+        if not model.training:
+            return model.forward_sequence(frames, landmarks), None
+        if augment.active:
+            stack, landmarks = augment(frames.flatten(1, 2), landmarks, None, generator)
+            frames = stack.unflatten(1, frames.shape[1:3])
+        return model.sequence_training_step(frames, landmarks)
+
+    return forward
+
+
 @torch.no_grad()
-def _mean_fusion_weights(model: FRLDGT, forward: Callable[[Tensor], Any], rows: np.ndarray) -> dict[str, Any]:
-    """The fusion layers' softmax weights on the test subject, averaged over samples and heads."""
+def _mean_fusion_weights(model: FRLDGT, forward: Callable[[Tensor], Any], rows: np.ndarray,
+                         batch_size: int) -> dict[str, Any]:
+    """The fusion layers' softmax weights on the test subject, averaged over samples and heads.
+
+    Run ``batch_size`` rows at a time (a sequence model's batch holds T - 1 steps per row).
+    """
     weights_of = getattr(model.fusion, "fusion_weights", None)
     if weights_of is None:
         return {}
     model.eval()
-    forward(torch.as_tensor(rows))
-    weights = weights_of()
+    sums: dict[str, Tensor] = {}
+    counts: dict[str, int] = {}
+    index = torch.as_tensor(rows)
+    for start in range(0, len(index), batch_size):
+        forward(index[start:start + batch_size])
+        for name, w in weights_of().items():  # (B, h, n): summed over samples and heads
+            sums[name] = sums.get(name, 0) + w.sum((0, 1))
+            counts[name] = counts.get(name, 0) + w.shape[0] * w.shape[1]
+    means = {name: s / counts[name] for name, s in sums.items()}
     out: dict[str, Any] = {}
-    local = sorted((int(k.split("/")[1]), w) for k, w in weights.items() if k.startswith("local/"))
+    local = sorted((int(k.split("/")[1]), w) for k, w in means.items() if k.startswith("local/"))
     if local:
-        out["local"] = torch.stack([w.mean((0, 1)) for _, w in local]).cpu().tolist()
-    for name in ("global", "face"):
-        if name in weights:
-            out[name] = weights[name].mean((0, 1)).cpu().tolist()
+        out["local"] = torch.stack([w for _, w in local]).cpu().tolist()
+    for name, w in means.items():  # global, face, and a sequence head's time
+        if not name.startswith("local/"):
+            out[name] = w.cpu().tolist()
     return out
 
 
@@ -387,8 +441,7 @@ def run_loso(config: Mapping[str, Any], run_dir: str | Path | None = None, progr
         raise DataError(f"dataset {config['dataset']['name']!r} has no samples; check dataset.root")
     _check_run_dir(run_dir, config)
     num_classes = len(dataset.classes)
-    data = prepare(samples, dataset.classes, int(config["face"]["size"]), bool(config["face"]["color"]),
-                   progress, int(config["train"].get("apex_jitter", 0)), FaceReader.from_config(config))
+    data = _prepare(config, dataset, samples, progress)
     folds = loso_folds(data.groups)
     if len(folds) < 2:
         raise DataError(f"leave-one-subject-out needs at least 2 subjects; the dataset has {len(folds)}")
@@ -419,11 +472,28 @@ def run_loso(config: Mapping[str, Any], run_dir: str | Path | None = None, progr
     return _finish(run_dir, config, dataset.classes, data, folds, results, trained, skipped)
 
 
+def _prepare(config: Mapping[str, Any], dataset: Dataset, samples: list[Any], progress: bool) -> Prepared:
+    """Read the frames the chosen model needs: onset/apex (and apex neighbours), or resampled clips."""
+    size, color, faces = int(config["face"]["size"]), bool(config["face"]["color"]), FaceReader.from_config(config)
+    if not is_sequence_model(config):
+        return prepare(samples, dataset.classes, size, color, progress, int(config["train"].get("apex_jitter", 0)),
+                       faces)
+    if config["train"].get("augmentations"):
+        raise ConfigError(
+            f"train.augmentations ({', '.join(config['train']['augmentations'])}) work on onset/apex pairs, "
+            f"not on the clips of the sequence head {config['fusion']['name']!r}; set train.augmentations: []"
+        )
+    length, interpolate = sequence_settings(config)
+    # No apex jitter: a sequence model sees the whole clip, not an apex.
+    return prepare(samples, dataset.classes, size, color, progress, 0, faces, length, interpolate)
+
+
 def _figures(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...], report: dict[str, Any],
              folds: list[dict[str, Any]], title: str) -> None:
-    """confusion.png (paper Fig. 8) and, for Fu-B-Attn heads, fusion_weights.png (Fig. 7)."""
+    """confusion.png (paper Fig. 8) and, for Fu-B-Attn heads, fusion_weights.png (Fig. 7); for a
+    sequence head also time_weights.png (the time fusion layer's weight of each step)."""
     from mezoo.face.au_regions import AU_REGION_NAMES, GRID3X3_NAMES
-    from mezoo.figures import confusion_figure, fusion_weights_figure
+    from mezoo.figures import confusion_figure, fusion_weights_figure, time_weights_figure
 
     confusion_figure(report["full"]["confusion"], classes, run_dir / "confusion.png", title)
     weights = [f.get("fusion_weights", {}) for f in folds]
@@ -433,6 +503,9 @@ def _figures(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...],
         global_ = np.mean([w["global"] for w in weights], axis=0)
         fusion_weights_figure(local, global_, names, run_dir / "fusion_weights.png",
                               f"{title}: fusion weights, mean over test subjects")
+    if weights and all("time" in w for w in weights):
+        time_weights_figure(np.mean([w["time"] for w in weights], axis=0), run_dir / "time_weights.png",
+                            f"{title}: time fusion weights, mean over test subjects")
 
 
 def _finish(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...], data: Prepared,

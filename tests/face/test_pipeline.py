@@ -278,3 +278,26 @@ def test_loso_run_on_a_native_layout(photo, tmp_path, tiny_config):
     assert result.report["full"]["n"] == 6
     assert sorted(result.report["parts"]) == ["casme2"]
     assert len(result.trained) == 3
+
+
+@pytest.mark.parametrize("classes", ["4", "5"])
+def test_sequence_run_on_casme2_in_4_and_5_classes(photo, tmp_path, tiny_config, classes):
+    """FRL-DGT-S's Table 3 settings: CASME II clips from disk, resampled, through a sequence head."""
+    from mezoo.loso.runner import run_loso
+    from tests.conftest import registered
+    from tests.loso.test_sequence import _Plugin
+
+    rows = [(s, f"EP0{s}_0{k}", 10 * k, 10 * k + 4, 10 * k + 7, emotion)
+            for s in (1, 2) for k, emotion in ((1, "happiness"), (2, "repression"), (3, "others"))]
+    root = casme2_tree(tmp_path / "data", rows=rows, frame=face_frames(photo))
+    config = tiny_config(dataset={"name": "casme2", "root": str(root), "casme2": {"classes": classes}},
+                         fusion={"name": "mean_over_time"}, sequence={"length": 5, "interpolator": "linear"},
+                         displacement={"name": "farneback"}, run={"cache_dir": str(tmp_path / "cache")},
+                         train={"epochs": 1, "batch_size": 4})
+    with registered(_Plugin(), "inline-sequence"):
+        result = run_loso(config, tmp_path / "run", progress=False)
+    report = result.report
+    assert report["full"]["n"] == 6 and len(result.trained) == 2
+    expected = {"4": ["positive", "negative", "surprise", "others"],
+                "5": ["happiness", "disgust", "repression", "surprise", "others"]}[classes]
+    assert report["classes"] == expected

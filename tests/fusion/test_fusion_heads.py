@@ -10,10 +10,13 @@ from mezoo.fusion import FuBAttn, LinearFusionAfterAttention, LinearFusionBefore
 @pytest.mark.parametrize("name", plugins.names("fusion"))
 def test_every_fusion_head_forward_backward(name, device):
     torch.manual_seed(0)
+    sequence = getattr(plugins.get("fusion", name), "sequence", False)
+    steps = {"num_steps": 3} if sequence else {}  # a sequence head's inputs have a time axis
+    time = (3,) if sequence else ()
     head = plugins.make("fusion", name, in_channels=8, num_classes=3, num_regions=9, region_size=36,
-                        face_size=54, embed_dim=32, num_heads=4, patch_size=18).to(device)
-    regions = torch.randn(4, 9, 8, 36, 36, device=device)
-    face = torch.randn(4, 8, 54, 54, device=device)
+                        face_size=54, embed_dim=32, num_heads=4, patch_size=18, **steps).to(device)
+    regions = torch.randn(4, *time, 9, 8, 36, 36, device=device)
+    face = torch.randn(4, *time, 8, 54, 54, device=device)
     out = head(regions if head.uses_regions else None, face)
     assert out.shape == (4, 3) and torch.isfinite(out).all()
     out.sum().backward()

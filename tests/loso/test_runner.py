@@ -198,3 +198,27 @@ def test_run_with_motion_magnification(tiny_config, tmp_path):
     cfg = tiny_config(train={"epochs": 1, "augmentations": ["motion_magnification"]})
     report = runner.run_loso(cfg, tmp_path, progress=False).report
     assert report["full"]["n"] == 18
+
+
+def test_mean_fusion_weights_do_not_depend_on_the_batch_size():
+    torch.manual_seed(0)
+    head = FuBAttn(in_channels=8, num_classes=3, embed_dim=16, num_heads=2, region_size=36, face_size=36)
+    regions, face = torch.rand(7, 9, 8, 36, 36), torch.rand(7, 8, 36, 36)
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fusion = head
+
+    def forward(idx):
+        return head(regions[idx], face[idx]), None
+
+    rows = np.arange(7)
+    whole = runner._mean_fusion_weights(Model(), forward, rows, 7)
+    batched = runner._mean_fusion_weights(Model(), forward, rows, 3)  # 3 + 3 + 1
+    assert whole.keys() == batched.keys() == {"local", "global", "face"}
+    for name in whole:
+        assert np.allclose(whole[name], batched[name], atol=1e-6)
+    head(regions[:1], face[:1])
+    first = head.fusion_weights()["global"].mean((0, 1)).tolist()
+    assert not np.allclose(first, whole["global"], atol=1e-6)  # the mean is over every sample

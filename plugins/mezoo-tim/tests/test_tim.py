@@ -63,7 +63,7 @@ def test_listed_with_its_version():
     infos = {i["name"]: i for i in json.loads(result.output)}
     assert infos["tim"]["distribution"] == "mezoo-tim"
     assert infos["tim"]["version"] == importlib.metadata.version("mezoo-tim")
-    assert infos["tim"]["components"] == {"interpolator": ["tim"]}
+    assert infos["tim"]["components"] == {"fusion": ["fu_a_attn_s", "fu_b_attn_s"], "interpolator": ["tim"]}
 
 
 def test_core_never_imports_the_plugin():
