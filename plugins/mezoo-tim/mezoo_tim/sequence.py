@@ -49,9 +49,11 @@ class SequencedFusion(TransformerFusion):
                  patch_size: int = 18, local_depth: int = 1, global_depth: int = 1, face_depth: int = 1,
                  time_depth: int = 1, mlp_ratio: float = 4.0, dropout: float = 0.1, use_local: bool = True,
                  use_global: bool = True, use_full_face: bool = True):
-        super().__init__(in_channels, num_classes, num_regions, region_size, face_size, embed_dim, num_heads,
-                         patch_size, local_depth, global_depth, face_depth, mlp_ratio, dropout, use_local,
-                         use_global, use_full_face)
+        super().__init__(in_channels, num_classes, num_regions=num_regions, region_size=region_size,
+                         face_size=face_size, embed_dim=embed_dim, num_heads=num_heads, patch_size=patch_size,
+                         local_depth=local_depth, global_depth=global_depth, face_depth=face_depth,
+                         mlp_ratio=mlp_ratio, dropout=dropout, use_local=use_local, use_global=use_global,
+                         use_full_face=use_full_face)
         if num_steps < 1:
             raise ValueError(f"num_steps must be at least 1, not {num_steps}")
         self.num_steps = num_steps

@@ -101,3 +101,11 @@ def test_run_by_name_from_the_command_line(tmp_path):
     assert all(loss == loss for loss in fold["train_loss"])  # not NaN
     for figure in ("confusion.png", "fusion_weights.png", "time_weights.png"):
         assert (out / figure).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("switch, width", [({"use_full_face": False}, 32), ({"use_local": False}, 64),
+                                           ({"use_global": False}, 64)])
+def test_ablation_switches_carry_over(head_cls, switch, width):
+    head = head_cls(in_channels=5, num_classes=3, num_steps=3, **SMALL, **switch)
+    regions, face = torch.rand(2, 3, 9, 5, 36, 36), torch.rand(2, 3, 5, 36, 36)
+    assert head(regions, face).shape == (2, 3) and head.time.pos_embed.shape == (1, 3, width)
