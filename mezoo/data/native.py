@@ -33,6 +33,16 @@ def normalize_column(name: Any) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name or "").lower())
 
 
+def _find_columns(names: Sequence[str], aliases: Mapping[str, set[str]]) -> dict[str, int]:
+    """Each key's column: the first of ``names`` (normalised header cells) among its aliases."""
+    where = {}
+    for key, wanted in aliases.items():
+        hits = [i for i, n in enumerate(names) if n in wanted]
+        if hits:
+            where[key] = hits[0]
+    return where
+
+
 def read_table(path: Path, columns: Mapping[str, Sequence[str]], dataset: str,
                max_header_row: int = 40, optional: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
     """The rows of a spreadsheet (``.xlsx``) or ``.csv`` file as dicts keyed by ``columns``' keys.
@@ -57,19 +67,12 @@ def read_table(path: Path, columns: Mapping[str, Sequence[str]], dataset: str,
     for sheet_name, rows in sheets:
         for r, row in enumerate(rows[:max_header_row]):
             names = [normalize_column(c) for c in row]
-            where = {}
-            for key, aliases in wanted.items():
-                hits = [i for i, n in enumerate(names) if n in aliases]
-                if hits:
-                    where[key] = hits[0]
+            where = _find_columns(names, wanted)
             if len(where) > best[0]:
                 best = (len(where), f"{sheet_name} row {r + 1}", [k for k in wanted if k not in where])
             if len(where) == len(wanted):
-                for key, aliases in (optional or {}).items():
-                    names_wanted = {normalize_column(a) for a in aliases}
-                    hits = [i for i, n in enumerate(names) if n in names_wanted]
-                    if hits:
-                        where[key] = hits[0]
+                where.update(_find_columns(names, {key: {normalize_column(a) for a in aliases}
+                                                   for key, aliases in (optional or {}).items()}))
                 out = []
                 for values in rows[r + 1:]:
                     if all(v is None or str(v).strip() == "" for v in values):

@@ -58,6 +58,11 @@ class Sample:
     def __len__(self) -> int:
         return len(self.source) if self.source is not None else len(self.frames)
 
+    @property
+    def end(self) -> int:
+        """The last frame of the expression: the offset (or the apex, if annotated later), inside the clip."""
+        return min(max(self.offset, self.apex), len(self) - 1)
+
     def read_frame(self, index: int) -> np.ndarray:
         """Frame ``index`` (0-based within the clip) as ``(H, W, 3)`` uint8 RGB."""
         if not 0 <= index < len(self):

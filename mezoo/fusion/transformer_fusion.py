@@ -47,17 +47,6 @@ class FusionModule(nn.Module):
         return self.fuse(self.norm(self.blocks(tokens + self.pos_embed)))
 
 
-def classifier(in_dim: int, hidden: int, num_classes: int, dropout: float) -> nn.Sequential:
-    """The classification head on a fused vector: LayerNorm, Linear, GELU, dropout, Linear."""
-    return nn.Sequential(
-        nn.LayerNorm(in_dim),
-        nn.Linear(in_dim, hidden),
-        nn.GELU(),
-        nn.Dropout(dropout),
-        nn.Linear(hidden, num_classes),
-    )
-
-
 class TransformerFusion(FusionHead):
     """Local, global and full-face Transformer fusion (the classifier of FRL-DGT).
 
@@ -112,7 +101,13 @@ class TransformerFusion(FusionHead):
             streams += 1
         #: length of :meth:`features`: C per stream (regions, full face)
         self.feature_dim = streams * embed_dim
-        self.classifier = classifier(self.feature_dim, embed_dim, num_classes, dropout)
+        self.classifier = nn.Sequential(
+            nn.LayerNorm(self.feature_dim),
+            nn.Linear(self.feature_dim, embed_dim),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(embed_dim, num_classes),
+        )
 
     def region_vector(self, regions: Tensor) -> Tensor:
         """``(B, K, M, R, R)`` -> ``(B, C)``: local then global fusion (or their ablations)."""

@@ -99,9 +99,8 @@ def _default_reader(size: int) -> FaceReader:
 
 def near_apex(sample: Sample, jitter: int) -> list[int]:
     """The ``jitter`` frames before and after the apex, kept after the onset and inside the clip."""
-    last = min(max(sample.offset, sample.apex), len(sample) - 1)
     picks = [sample.apex + d for d in range(-jitter, jitter + 1) if d]
-    return [min(max(i, sample.onset + 1, 0), last) for i in picks]
+    return [min(max(i, sample.onset + 1, 0), sample.end) for i in picks]
 
 
 #: ``fn(frames, length)``: ``(n, H, W, C)`` -> ``(length, H, W, C)`` floats (see mezoo.data.interpolate)
@@ -121,13 +120,12 @@ def read_sequence(sample: Sample, length: int, interpolate: Interpolator, size: 
     Raises:
         DataError: the clip has fewer than two frames from its onset on.
     """
-    last = min(max(sample.offset, sample.apex), len(sample) - 1)
-    if last <= sample.onset:
+    if sample.end <= sample.onset:
         raise DataError(
             f"sample {sample.key}: no frames after the onset ({sample.onset}) to make a sequence of; "
             f"fix its offset or exclude the sample"
         )
-    frames = np.stack([read_face(sample, i, size, faces)[0] for i in range(sample.onset, last + 1)])
+    frames = np.stack([read_face(sample, i, size, faces)[0] for i in range(sample.onset, sample.end + 1)])
     resampled = np.clip(np.rint(interpolate(frames, length)), 0, 255).astype(np.uint8)
     if resampled.shape != (length, *frames.shape[1:]):
         raise DataError(

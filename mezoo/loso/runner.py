@@ -86,11 +86,10 @@ def is_sequence_model(config: Mapping[str, Any]) -> bool:
 
 def sequence_settings(config: Mapping[str, Any]) -> tuple[int, Callable[[np.ndarray, int], np.ndarray]]:
     """``sequence.length`` (T, at least 2) and the registered interpolator ``sequence.interpolator``."""
-    section = config.get("sequence") or {}
-    length = int(section.get("length", 10))
+    length = int(config["sequence"]["length"])
     if length < 2:
         raise ConfigError(f"sequence.length must be at least 2 (the onset and one more frame), not {length}")
-    return length, plugins.get("interpolator", str(section.get("interpolator", "linear")))
+    return length, plugins.get("interpolator", str(config["sequence"]["interpolator"]))
 
 
 def build_model(config: Mapping[str, Any], num_classes: int) -> FRLDGT:
