@@ -16,17 +16,9 @@ from kornia.filters import gaussian_blur2d
 from kornia.geometry.transform import get_rotation_matrix2d, warp_affine
 from torch import Tensor
 
-# Mirror partner of each of the 68 landmarks (iBUG 300-W order).
-MIRROR_68 = torch.tensor(
-    list(range(16, -1, -1))  # jaw
-    + list(range(26, 21, -1)) + list(range(21, 16, -1))  # brows
-    + [27, 28, 29, 30]  # nose bridge
-    + [35, 34, 33, 32, 31]  # nostrils
-    + [45, 44, 43, 42, 47, 46]  # left eye <- right eye
-    + [39, 38, 37, 36, 41, 40]  # right eye <- left eye
-    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]  # outer lips
-    + [64, 63, 62, 61, 60, 67, 66, 65]  # inner lips
-)
+from mezoo.face.template import MIRROR_68
+
+MIRROR = torch.tensor(MIRROR_68)
 
 
 def hflip(stack: Tensor, landmarks: Tensor, vector: slice | None, flip: Tensor) -> tuple[Tensor, Tensor]:
@@ -47,7 +39,7 @@ def hflip(stack: Tensor, landmarks: Tensor, vector: slice | None, flip: Tensor) 
     mirrored = stack.flip(-1)
     if vector is not None:
         mirrored[:, vector.start] = -mirrored[:, vector.start]
-    lm = landmarks[:, MIRROR_68.to(landmarks.device)].clone()
+    lm = landmarks[:, MIRROR.to(landmarks.device)].clone()
     lm[..., 0] = (w - 1) - lm[..., 0]
     sel = flip[:, None, None, None]
     return torch.where(sel, mirrored, stack), torch.where(flip[:, None, None], lm, landmarks)

@@ -174,13 +174,16 @@ def figure_displacements(dataset: str | None, data_root: Path | None, sample_key
     pairs = read_pairs(samples, max(dgm.pairs_per_clip, 1), size, color, int(config["seed"]), faces=faces)
     torch.manual_seed(int(config["seed"]))
     steps = dgm_steps if dgm_steps is not None else dgm.warmup_steps
-    fit_self_supervised(dgm, pairs.first, pairs.second, steps, int(dgm.pair_batch_size or 16), int(config["seed"]))
+    fit_self_supervised(dgm, pairs.first, pairs.second, steps, int(dgm.pair_batch_size or 16), int(config["seed"]),
+                        pairs.mask)
     with torch.no_grad():
-        onset, apex, _ = data.frames(torch.arange(len(picked)), "cpu")
-        generated = dgm.displacement(onset, apex)
+        rows_index = torch.arange(len(picked))
+        onset, apex, _ = data.frames(rows_index, "cpu")
+        mask = data.masks(rows_index, "cpu")
+        generated = dgm.displacement(onset, apex, mask)
     rows = [
         {"title": f"{s.label}\n{s.key}", "onset": onset[i], "apex": apex[i], "dynamic": columns["dynamic_image"][i],
-         "flow": columns["farneback"][i], "dgm": generated[i]}
+         "flow": columns["farneback"][i], "dgm": generated[i], "mask": None if mask is None else mask[i]}
         for i, s in enumerate(picked)
     ]
     click.echo(f"Wrote {displacement_figure(rows, out)}")
@@ -242,7 +245,10 @@ def prepare_command(dataset: str | None, data_root: Path | None, config_file: Pa
     """Fill the preprocessing cache: faces found, landmarks fitted and frames calibrated, once.
 
     Prints per dataset how many clips had their face detected, needed a fallback (padded
-    edges, or the whole image as the face box) or failed, and lists the failures. Interrupt it at any time: what is cached stays cached.
+    edges, or the whole image as the face box) or failed, how many onsets held several faces
+    (the largest is used), the median eye-line angle after calibration and the median fraction
+    of the canvas that comes from the source image; lists the failures, and exits with status 1
+    when no clip at all had a face. Interrupt it at any time: what is cached stays cached.
     """
     from tqdm.auto import tqdm
 
@@ -262,14 +268,20 @@ def prepare_command(dataset: str | None, data_root: Path | None, config_file: Pa
         for i in dict.fromkeys(wanted):
             reader.read(s, i)
             frames += 1
-    click.echo("| dataset | clips | detected | fallback: padded | fallback: whole image | failed | known landmarks |")
-    click.echo("|---|---:|---:|---:|---:|---:|---:|")
-    for row in reader.summary():
+    click.echo("| dataset | clips | detected | fallback: padded | fallback: whole image | failed | known landmarks "
+               "| several faces | median eye angle (deg) | median valid canvas |")
+    click.echo("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    summary = reader.summary()
+    for row in summary:
         click.echo(f"| {row['dataset']} | {row['clips']} | {row['detected']} | {row['padded']} | {row['whole_image']} "
-                   f"| {row['failed']} | {row['known']} |")
+                   f"| {row['failed']} | {row['known']} | {row['several_faces']} | {row['eye_angle']:.2f} "
+                   f"| {row['valid']:.1%} |")
     click.echo(f"{frames} calibrated frames in {reader.cache.root if reader.cache else 'memory'}")
     for key, path in reader.failures:
         click.echo(f"No face: {key} ({path})", err=True)
+    if samples and all(row["failed"] == row["clips"] for row in summary):
+        raise click.ClickException(f"no face was found in any of the {len(samples)} clips; check the frames, "
+                                   f"the data root and face.predictor")
 
 
 @figure.command(name="regions")
@@ -303,18 +315,33 @@ def figure_regions(image: Path | None, dataset: str | None, data_root: Path | No
         if not picked:
             raise DataError(f"no sample {sample_key} in dataset {config['dataset']['name']!r}")
         face, landmarks = reader.read(picked[0], picked[0].onset)
-        title = picked[0].key
+        clip, title = reader.clip(picked[0]), picked[0].key
     else:
-        face, landmarks, title = _photo_face(image, reader)
+        face, clip, title = _photo_face(image, reader)
+        landmarks = clip.landmarks
+    found = _how_found(clip)
+    click.echo(f"{title}: {found}")
     size = face.shape[0]
     panels = [("AU regions (au9)", au_boxes(torch.as_tensor(landmarks)).numpy(), AU_REGION_NAMES),
               ("3x3 grid (ablation M5)", grid3x3_boxes(size, size)[0].numpy(), GRID3X3_NAMES)]
-    click.echo(f"Wrote {regions_figure(face, landmarks, panels, out, title)}")
+    written = regions_figure(face, landmarks, panels, out, title + "\n" + found, clip.mask)
+    click.echo(f"Wrote {written}")
+
+
+def _how_found(clip: Any) -> str:
+    """One line on how a clip's face was found and how well it was calibrated."""
+    how = {"known": "landmarks from the dataset", "detected": "detected", "padded": "detected once the edges were padded",
+           "whole_image": "whole image as the face box (fallback)"}[clip.status]
+    several = f", largest of {clip.faces} faces" if clip.faces > 1 else ""
+    return f"face {how}{several}; eye line {clip.eye_angle:+.1f} deg; {clip.valid:.0%} of the canvas valid"
 
 
 def _photo_face(image: Path | None, reader: Any) -> tuple[Any, Any, str]:
-    """A photo's calibrated face and landmarks, through the same detector and calibration."""
+    """A photo's calibrated face and its calibration (:class:`~mezoo.face.pipeline.ClipFace`),
+    through the same detector and calibration as a dataset's frames."""
     import cv2
+
+    from mezoo.face.landmarks import warp_face
 
     if image is None:
         try:
@@ -328,8 +355,8 @@ def _photo_face(image: Path | None, reader: Any) -> tuple[Any, Any, str]:
         if bgr is None:
             raise click.BadParameter(f"{image} cannot be decoded as an image", param_hint="--image")
         rgb, title = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), image.name
-    face, landmarks = reader.calibrate(rgb, title)
-    return face, landmarks, title
+    clip = reader.calibrate(rgb, title)
+    return warp_face(rgb, clip.matrix, reader.size), clip, title
 
 
 @cli.command(name="bench")

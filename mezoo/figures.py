@@ -9,12 +9,17 @@ import numpy as np
 from torch import Tensor
 
 
-def flow_to_rgb(flow: Tensor | np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
+def flow_to_rgb(flow: Tensor | np.ndarray, max_magnitude: float | None = None,
+                mask: Tensor | np.ndarray | None = None) -> np.ndarray:
     """Colour-wheel picture of a displacement: hue is the direction, saturation the magnitude.
 
     Args:
         flow: ``(2, H, W)``, x then y.
-        max_magnitude: the magnitude drawn fully saturated; default the field's own maximum.
+        max_magnitude: the magnitude drawn fully saturated; default the 99th percentile of the
+            magnitude over the valid pixels, so that the face's motion, not one outlier, sets
+            the scale.
+        mask: ``(H, W)`` or ``(1, H, W)``, nonzero where the pixels are real; the others are
+            drawn grey.
 
     Returns:
         ``(H, W, 3)`` uint8 RGB; no motion is white.
@@ -24,10 +29,18 @@ def flow_to_rgb(flow: Tensor | np.ndarray, max_magnitude: float | None = None) -
     flow = flow.detach().cpu().numpy() if isinstance(flow, Tensor) else np.asarray(flow)
     fx, fy = flow[0].astype(np.float64), flow[1].astype(np.float64)
     magnitude = np.hypot(fx, fy)
-    top = max_magnitude if max_magnitude is not None else max(float(magnitude.max()), 1e-8)
+    valid = np.ones_like(magnitude, dtype=bool) if mask is None else _as_array(mask).reshape(magnitude.shape) > 0
+    seen = magnitude[valid] if valid.any() else magnitude.ravel()
+    top = max_magnitude if max_magnitude is not None else max(float(np.percentile(seen, 99)), 1e-8)
     hue = (np.arctan2(-fy, fx) / (2 * np.pi)) % 1.0  # image y points down; draw "up" as up
     hsv = np.stack([hue, np.clip(magnitude / top, 0, 1), np.ones_like(hue)], axis=-1)
-    return (hsv_to_rgb(hsv) * 255).round().astype(np.uint8)
+    rgb = (hsv_to_rgb(hsv) * 255).round().astype(np.uint8)
+    rgb[~valid] = 128
+    return rgb
+
+
+def _as_array(t: Tensor | np.ndarray) -> np.ndarray:
+    return t.detach().cpu().numpy() if isinstance(t, Tensor) else np.asarray(t)
 
 
 def _image(t: Tensor) -> np.ndarray:
@@ -44,7 +57,8 @@ def displacement_figure(rows: Sequence[dict[str, Tensor | str]], path: str | Pat
 
     Args:
         rows: dicts with ``title`` and the tensors ``onset``, ``apex``, ``dynamic`` (``(C, H, W)``)
-            and ``flow``, ``dgm`` (``(2, H, W)``).
+            and ``flow``, ``dgm`` (``(2, H, W)``), and optionally ``mask`` (``(1, H, W)``, the
+            valid pixels: flows are scaled over them, and drawn grey outside).
         path: where to write the PNG.
     """
     plt = _pyplot()
@@ -56,7 +70,8 @@ def displacement_figure(rows: Sequence[dict[str, Tensor | str]], path: str | Pat
         for c, (key, label) in enumerate(columns):
             value = row[key]
             assert isinstance(value, Tensor)
-            axes[r, c].imshow(flow_to_rgb(value) if key in ("flow", "dgm") else _image(value))
+            mask = row.get("mask")
+            axes[r, c].imshow(flow_to_rgb(value, mask=mask) if key in ("flow", "dgm") else _image(value))
             axes[r, c].set_xticks([])
             axes[r, c].set_yticks([])
             if r == 0:
@@ -154,7 +169,7 @@ def time_weights_figure(weights: np.ndarray, path: str | Path, title: str = "") 
 
 
 def regions_figure(face: np.ndarray, landmarks: np.ndarray, panels: Sequence[tuple[str, np.ndarray, Sequence[str]]],
-                   path: str | Path, title: str = "") -> Path:
+                   path: str | Path, title: str = "", mask: np.ndarray | None = None) -> Path:
     """Region boxes drawn on a calibrated face, one panel per layout (paper Fig. 4).
 
     Args:
@@ -162,17 +177,31 @@ def regions_figure(face: np.ndarray, landmarks: np.ndarray, panels: Sequence[tup
         landmarks: ``(68, 2)`` its landmarks (drawn as dots).
         panels: ``(title, boxes (K, 4) x1 y1 x2 y2, names)`` per panel, e.g. the 9 AU regions
             and the 3x3 grid.
+        mask: ``(H, W)`` bool, the pixels that come from the source image: the others are
+            hatched red, and each box is labelled with its valid share.
     """
+    import torch
+
+    from mezoo.face.au_regions import box_validity
+
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6), squeeze=False)
     colors = plt.get_cmap("tab10")
     for ax, (name, boxes, labels) in zip(axes[0], panels):
         ax.imshow(face)
+        valid = [None] * len(labels)
+        if mask is not None:
+            overlay = np.zeros((*mask.shape, 4))
+            overlay[~mask] = (1.0, 0.0, 0.0, 0.35)
+            ax.imshow(overlay)
+            valid = box_validity(torch.as_tensor(mask, dtype=torch.float32)[None, None],
+                                 torch.as_tensor(np.asarray(boxes), dtype=torch.float32)[None])[0].tolist()
         ax.scatter(landmarks[:, 0], landmarks[:, 1], s=4, c="yellow", linewidths=0)
         for k, ((x1, y1, x2, y2), label) in enumerate(zip(np.asarray(boxes), labels)):
             color = colors(k % 10)
+            share = "" if valid[k] is None else f" {valid[k]:.0%}"
             ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, lw=1.5, ec=color))
-            ax.text(x1 + 2, y1 + 2, f"{k + 1} {label}", color="white", fontsize=6, va="top",
+            ax.text(x1 + 2, y1 + 2, f"{k + 1} {label}{share}", color="white", fontsize=6, va="top",
                     bbox={"facecolor": color, "alpha": 0.75, "pad": 1, "lw": 0})
         ax.set_title(name, fontsize=9)
         ax.set_xlim(0, face.shape[1])

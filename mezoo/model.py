@@ -24,6 +24,10 @@ class FRLDGT(nn.Module):
     Regions are cut at the onset's landmarks in every frame (the frames are calibrated on the
     onset, so a region stays on the same skin).
 
+    Every input may come with the frames' validity ``mask`` ``(B, 1, H, W)`` (1 where the
+    calibrated pixel comes from the source image): the provider gets it, and the whole stack is
+    zeroed outside it before cropping, so no pixel that was never recorded reaches the head.
+
     Args:
         displacement: the provider of ``D``. A non-trainable one may be skipped by passing
             a precomputed ``displacement`` to :meth:`forward`.
@@ -31,7 +35,7 @@ class FRLDGT(nn.Module):
 
     Shape:
         - onset, apex: ``(B, C, H, W)`` in ``[0, 1]``; landmarks: ``(B, 68, 2)`` pixels;
-          displacement (optional): ``(B, 2, H, W)``.
+          displacement (optional): ``(B, 2, H, W)``; mask (optional): ``(B, 1, H, W)``.
         - output: ``(B, num_classes)``.
     """
 
@@ -44,17 +48,18 @@ class FRLDGT(nn.Module):
         self.region_size = region_size
         self.full_face_size = full_face_size
 
-    def inputs(self, onset: Tensor, apex: Tensor, landmarks: Tensor,
-               displacement: Tensor | None = None) -> tuple[Tensor | None, Tensor]:
+    def inputs(self, onset: Tensor, apex: Tensor, landmarks: Tensor, displacement: Tensor | None = None,
+               mask: Tensor | None = None) -> tuple[Tensor | None, Tensor]:
         """The fusion head's inputs: region crops ``(B, K, M, R, R)`` (or ``None``) and face ``(B, M, S, S)``."""
         if displacement is None:
-            displacement = self.displacement(onset, apex)
-        return self.regions_and_face(onset, apex, landmarks, displacement)
+            displacement = self.displacement(onset, apex, mask)
+        return self.regions_and_face(onset, apex, landmarks, displacement, mask)
 
-    def regions_and_face(self, onset: Tensor, apex: Tensor, landmarks: Tensor,
-                         displacement: Tensor) -> tuple[Tensor | None, Tensor]:
-        """Crop ``[onset, apex, displacement]`` into regions and resize it to the full face."""
-        return self.cut(torch.cat([onset, apex, displacement], dim=1), landmarks)
+    def regions_and_face(self, onset: Tensor, apex: Tensor, landmarks: Tensor, displacement: Tensor,
+                         mask: Tensor | None = None) -> tuple[Tensor | None, Tensor]:
+        """Crop ``[onset, apex, displacement]`` (zero outside ``mask``) into regions and resize it to the full face."""
+        stack = torch.cat([onset, apex, displacement], dim=1)
+        return self.cut(stack if mask is None else stack * mask, landmarks)
 
     def cut(self, stack: Tensor, landmarks: Tensor) -> tuple[Tensor | None, Tensor]:
         """``(B, M, H, W)`` -> region crops ``(B, K, M, R, R)`` (``None`` if unused) and face ``(B, M, S, S)``."""
@@ -66,35 +71,41 @@ class FRLDGT(nn.Module):
         face = resize(stack, (self.full_face_size, self.full_face_size), antialias=True)
         return crops, face
 
-    def forward(self, onset: Tensor, apex: Tensor, landmarks: Tensor,
-                displacement: Tensor | None = None) -> Tensor:
-        return self.fusion(*self.inputs(onset, apex, landmarks, displacement))
+    def forward(self, onset: Tensor, apex: Tensor, landmarks: Tensor, displacement: Tensor | None = None,
+                mask: Tensor | None = None) -> Tensor:
+        return self.fusion(*self.inputs(onset, apex, landmarks, displacement, mask))
 
-    def sequence_inputs(self, frames: Tensor, landmarks: Tensor,
-                        displacement: Tensor | None = None) -> tuple[Tensor | None, Tensor]:
+    def sequence_inputs(self, frames: Tensor, landmarks: Tensor, displacement: Tensor | None = None,
+                        mask: Tensor | None = None) -> tuple[Tensor | None, Tensor]:
         """A sequence head's inputs: regions ``(B, T-1, K, M, R, R)`` (or ``None``), face ``(B, T-1, M, S, S)``.
 
         Shape:
             - frames: ``(B, T, C, H, W)`` in ``[0, 1]``, onset first; landmarks: ``(B, 68, 2)``
-              of the onset; displacement (optional): ``(B, T-1, D, H, W)``.
+              of the onset; displacement (optional): ``(B, T-1, D, H, W)``; mask (optional):
+              ``(B, 1, H, W)``, one for the whole clip (its frames share the onset's calibration).
         """
         if displacement is None:
-            displacement = self.displacement.pairs(frames)
+            displacement = self.displacement.pairs(frames, mask)
         steps = frames.shape[1] - 1
-        stack = torch.cat([frames[:, 1:], displacement], dim=2).flatten(0, 1)
+        stack = torch.cat([frames[:, 1:], displacement], dim=2)
+        if mask is not None:
+            stack = stack * mask[:, None]
+        stack = stack.flatten(0, 1)
         crops, face = self.cut(stack, landmarks.repeat_interleave(steps, dim=0))
         return (None if crops is None else crops.unflatten(0, (-1, steps))), face.unflatten(0, (-1, steps))
 
-    def forward_sequence(self, frames: Tensor, landmarks: Tensor) -> Tensor:
+    def forward_sequence(self, frames: Tensor, landmarks: Tensor, mask: Tensor | None = None) -> Tensor:
         """``(B, T, C, H, W)`` frames (onset first) and the onset's landmarks -> ``(B, num_classes)``."""
-        return self.fusion(*self.sequence_inputs(frames, landmarks))
+        return self.fusion(*self.sequence_inputs(frames, landmarks, mask=mask))
 
-    def sequence_training_step(self, frames: Tensor, landmarks: Tensor) -> tuple[Tensor, Tensor | None]:
+    def sequence_training_step(self, frames: Tensor, landmarks: Tensor,
+                               mask: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """Logits of a sequence batch and the provider's own loss over its T-1 pairs, for training."""
-        displacement, provider_loss = self.displacement.pairs_training_forward(frames)
-        return self.fusion(*self.sequence_inputs(frames, landmarks, displacement)), provider_loss
+        displacement, provider_loss = self.displacement.pairs_training_forward(frames, mask)
+        return self.fusion(*self.sequence_inputs(frames, landmarks, displacement, mask)), provider_loss
 
-    def training_step(self, onset: Tensor, apex: Tensor, landmarks: Tensor) -> tuple[Tensor, Tensor | None]:
+    def training_step(self, onset: Tensor, apex: Tensor, landmarks: Tensor,
+                      mask: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """Logits and the displacement provider's own loss (``None`` if it has none), for training."""
-        displacement, provider_loss = self.displacement.training_forward(onset, apex)
-        return self.fusion(*self.regions_and_face(onset, apex, landmarks, displacement)), provider_loss
+        displacement, provider_loss = self.displacement.training_forward(onset, apex, mask)
+        return self.fusion(*self.regions_and_face(onset, apex, landmarks, displacement, mask)), provider_loss

@@ -163,7 +163,7 @@ class DisplacementPlugin:
                 super().__init__()
                 self.scale = scale
 
-            def forward(self, onset, apex):
+            def forward(self, onset, apex, mask=None):
                 return onset.new_zeros(onset.shape[0], 2, *onset.shape[2:]) * self.scale
 
         register(Zero, name="zero_motion")

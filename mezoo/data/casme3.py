@@ -62,7 +62,7 @@ class CASME3(NativeDataset):
         sheet = self.find_annotation()
         frames_root = pick_frames_root(self.require_root(), FRAME_FOLDERS, re.compile(r"spNO\.\d+"), "casme3")
         listings: dict[Path, tuple[list[Path], list[int]]] = {}
-        samples = []
+        samples, unknown_offset = [], []
         for row in read_table(sheet, COLUMNS, "casme3"):
             subject, video = as_text(row["subject"]), as_text(row["filename"])
             if not subject:
@@ -71,7 +71,11 @@ class CASME3(NativeDataset):
             episode = f"{video}_{onset}"  # a video holds several MEs; its onset tells them apart
             if onset is None:
                 raise DataError(f"sample casme3/{subject}/{episode}: onset {row['onset']!r} in {sheet} is not a "
-                                f"frame number; fix the row or exclude the sample")
+                                f"frame number; fix the row or exclude the sample with "
+                                f"--set {self.settings}.exclude=[{subject}/{episode}]")
+            if offset == 0:  # the real sheet has two such rows: unknown, so the clip ends at its apex
+                offset = apex
+                unknown_offset.append(f"{subject}/{episode}")
             folder = frames_root / subject / video
             if (folder / "color").is_dir():
                 folder = folder / "color"
@@ -81,4 +85,8 @@ class CASME3(NativeDataset):
                                trim=True, listing=listings.get(folder))
             if sample is not None:
                 samples.append(sample)
+        if unknown_offset:
+            self.note(f"{len(unknown_offset)} row(s) of {sheet.name} have Offset 0, i.e. unknown "
+                      f"({', '.join(unknown_offset[:5])}{', ...' if len(unknown_offset) > 5 else ''}); "
+                      f"their clips end at the apex")
         return samples

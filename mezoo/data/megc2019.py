@@ -61,6 +61,8 @@ class MEGC2019(Dataset):
     """The composite: each part's loader in its 3-class setting, samples keeping their part."""
 
     classes: ClassVar[tuple[str, ...]] = ("negative", "positive", "surprise")
+    #: its parts, whose options live under ``dataset.megc2019.<part>`` (not ``dataset.<part>``)
+    composite_of: ClassVar[tuple[str, ...]] = ("casme2", "samm", "smic")
 
     def __init__(self, root: str | Path | None = None, exclude: Sequence[str] = (),
                  casme2: Mapping[str, Any] | None = None, samm: Mapping[str, Any] | None = None,
@@ -82,7 +84,9 @@ class MEGC2019(Dataset):
                                     "SAMM/, SMIC/) or set dataset.megc2019.<part>.root for each part")
                 root = find_subfolder(self.root, folders, "megc2019", name)
             options.setdefault("classes", "3")
-            self.parts[name] = cls(root=root, **options)
+            part = cls(root=root, **options)
+            part.settings = f"dataset.megc2019.{name}"  # its options live here, so its advice names this
+            self.parts[name] = part
         return self.parts[name]
 
     def samples(self) -> list[Sample]:

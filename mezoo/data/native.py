@@ -122,7 +122,12 @@ def list_frames(folder: Path) -> tuple[list[Path], list[int]]:
     Files without a number in their name are ignored (thumbnails, ``Thumbs.db``).
     """
     frames = []
-    for p in Path(folder).iterdir():
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError as e:  # PermissionError, a broken mount, ...
+        raise DataError(f"frame folder {folder} cannot be read ({e.strerror or e}); make it readable "
+                        f"(check its permissions) or exclude its clips") from e
+    for p in entries:
         if p.suffix.lower() in IMAGE_SUFFIXES:
             n = frame_number(p)
             if n is not None:
@@ -201,11 +206,14 @@ class NativeDataset(Dataset):
         self.classes = tuple(dict.fromkeys(self.class_map.values()))
         self.exclude = {str(k).strip("/") for k in (exclude or ())}
         self.notes: list[str] = []  # what loading had to decide (fallbacks), for `mezoo datasets info`
+        #: where this dataset's options live in the settings (a composite such as megc2019 moves
+        #: its parts under its own section); every error's advice names keys under it
+        self.settings = f"dataset.{self.name}"
 
     def require_root(self) -> Path:
         if self.root is None:
             raise DataError(f"dataset {self.name!r} needs its folder: pass --data-root DIR "
-                            f"or set dataset.root (or dataset.{self.name}.root) in the config file")
+                            f"or set dataset.root (or {self.settings}.root) in the config file")
         if not self.root.is_dir():
             raise DataError(f"{self.name}: data root {self.root} is not a folder; pass --data-root DIR")
         return self.root
@@ -221,14 +229,15 @@ class NativeDataset(Dataset):
         if given is not None:
             path = given if given.is_absolute() else root / given
             if not path.is_file():
-                raise DataError(f"{self.name}: {what} {path} does not exist (dataset.{self.name}.{option})")
+                raise DataError(f"{self.name}: {what} {path} does not exist; fix {self.settings}.{option} (a path "
+                                f"relative to the data root {root}, or absolute)")
             return [path]
         found = sorted({p for pattern in patterns for p in (*root.glob(pattern), *root.glob(f"*/{pattern}"))})
         if not found:
             old = [p for pattern in patterns for p in root.glob(f"**/{pattern[:-1]}") if pattern.endswith(".xlsx")]
             hint = f" (found {old[0]}: save it as .xlsx)" if old else ""
             raise DataError(f"{self.name}: no {' or '.join(patterns)} in {root}{hint}; "
-                            f"set dataset.{self.name}.{option} to the {what}")
+                            f"set {self.settings}.{option} to the {what}")
         return found
 
     @abstractmethod
@@ -254,7 +263,8 @@ class NativeDataset(Dataset):
             onset, apex, offset = as_int(row["onset"]), as_int(row["apex"]), as_int(row["offset"])
             if onset is None:
                 raise DataError(f"sample {self.name}/{subject}/{episode}: onset {row['onset']!r} in {source} is "
-                                f"not a frame number; fix the row or exclude the sample")
+                                f"not a frame number; fix the row or exclude the sample with "
+                                f"--set {self.settings}.exclude=[{subject}/{episode}]")
             sample = self.clip(frames_root / subject / episode, subject, episode, as_text(row["emotion"]), onset,
                                apex, offset or None, source)
             if sample is None:
@@ -300,13 +310,14 @@ class NativeDataset(Dataset):
             return None  # left out (``exclude``); its frames are not looked at, they may be why
         if not folder.is_dir():
             raise DataError(f"sample {key}: frame folder {folder} does not exist (annotated in {source}); "
-                            f"restore it or exclude the sample with --set dataset.{self.name}.exclude=[{subject}/{episode}]")
+                            f"restore it or exclude the sample with --set {self.settings}.exclude=[{subject}/{episode}]")
         if onset is not None and apex is not None and onset > apex:
             raise DataError(f"sample {key}: onset frame {onset} comes after apex frame {apex} in {source}; "
-                            f"fix the annotation or exclude the sample")
+                            f"fix the annotation or exclude the sample with --set {self.settings}.exclude=[{subject}/{episode}]")
         frames, numbers = listing if listing is not None else list_frames(folder)
         if not frames:
-            raise DataError(f"sample {key}: no numbered image files in {folder}")
+            raise DataError(f"sample {key}: no numbered image files in {folder}; restore them or exclude the sample "
+                            f"with --set {self.settings}.exclude=[{subject}/{episode}]")
         where = {n: i for i, n in enumerate(numbers)}
 
         def position(number: int | None, what: str, default: int) -> int:
@@ -315,7 +326,8 @@ class NativeDataset(Dataset):
             if number not in where:
                 raise DataError(
                     f"sample {key}: {what} frame {number} (from {source}) has no file in {folder}, whose frames "
-                    f"are numbered {numbers[0]}-{numbers[-1]}; fix the annotation or exclude the sample"
+                    f"are numbered {numbers[0]}-{numbers[-1]}; fix the annotation or exclude the sample with "
+                    f"--set {self.settings}.exclude=[{subject}/{episode}]"
                 )
             return where[number]
 
@@ -324,12 +336,18 @@ class NativeDataset(Dataset):
         ap = position(apex, "apex", (on + off) // 2)
         if on > ap:
             raise DataError(f"sample {key}: onset frame {onset} comes after apex frame {apex} in {source}; "
-                            f"fix the annotation or exclude the sample")
+                            f"fix the annotation or exclude the sample with --set {self.settings}.exclude=[{subject}/{episode}]")
         off = max(off, ap)
+        gaps = [n for a, b in zip(numbers[on:off], numbers[on + 1:off + 1]) for n in range(a + 1, b)]
+        if gaps:
+            shown = ", ".join(map(str, gaps[:6])) + (", ..." if len(gaps) > 6 else "")
+            self.note(f"sample {key}: {len(gaps)} frame(s) missing between its onset and offset ({shown}) in "
+                      f"{folder}; the clip goes on with the next frame that exists (a sequence resampled "
+                      f"over the frames there are, a dynamic image over them)")
         if trim:
             frames, ap, off, on = frames[on:off + 1], ap - on, off - on, 0
         return Sample(dataset=self.name, subject=subject, episode=episode, onset=on, apex=ap, offset=off,
-                      emotion=emotion, label="", frames=tuple(frames))
+                      emotion=emotion, label="", frames=tuple(frames), settings=self.settings)
 
 
 def _relabel(sample: Sample, label: str) -> Sample:

@@ -44,6 +44,14 @@ class Sample:
     label: str
     frames: tuple[Path, ...] = ()
     source: FrameSource | None = field(default=None, compare=False, repr=False)
+    #: where its dataset's options live in the settings (``dataset.casme2``; inside the megc2019
+    #: composite ``dataset.megc2019.casme2``), so advice names a key that works in the run at hand
+    settings: str = field(default="", compare=False, repr=False)
+
+    @property
+    def exclude_hint(self) -> str:
+        """How to leave this sample out, as a ``--set`` that works in the run at hand."""
+        return f"--set {self.settings or 'dataset.' + self.dataset}.exclude=[{self.subject}/{self.episode}]"
 
     @property
     def key(self) -> str:
@@ -76,7 +84,8 @@ class Sample:
         if image is None:
             reason = "is missing" if not Path(path).exists() else "cannot be decoded as an image"
             raise DataError(
-                f"sample {self.key}: frame {path} {reason}; restore the file or exclude the sample"
+                f"sample {self.key}: frame {path} {reason}; restore the file or exclude the sample with "
+                f"{self.exclude_hint}"
             )
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 

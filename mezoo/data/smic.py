@@ -107,6 +107,10 @@ class SMIC(NativeDataset):
         if self.apex_file is None:
             return {}
         path = self.apex_file if self.apex_file.is_absolute() else root / self.apex_file
+        if not path.is_file():
+            raise DataError(f"smic: the apex file {path} does not exist; fix {self.settings}.apex_file (a path "
+                            f"relative to the data root {root}, or absolute), or set it to null to spot apexes "
+                            f"with {self.settings}.apex")
         rows = read_table(path, APEX_COLUMNS, "smic", optional=OPTIONAL_COLUMNS)
         self.apex_file = path
         # without onset/offset columns a clip runs from its first frame to its last

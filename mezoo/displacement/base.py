@@ -27,8 +27,14 @@ class DisplacementProvider(nn.Module, ABC):
     clip and returns one displacement per pair (for the DGM, the paper's DGM-S).
     ``config_defaults``: as for fusion heads, settings this provider needs changed.
 
+    Every method takes an optional validity ``mask`` ``(B, 1, H, W)`` (1 where the calibrated pixel
+    comes from the source image, 0 where the face's canvas reached past it; ``None``: all valid).
+    A provider computes and normalises over the valid pixels only and returns 0 elsewhere, so
+    nothing it outputs is made of pixels that were never recorded. (The model zeroes the
+    output outside the mask again, so a provider that ignores it still cannot leak.)
+
     Shape:
-        - onset, apex: ``(B, C, H, W)`` floats in ``[0, 1]``, ``C`` = 1 or 3.
+        - onset, apex: ``(B, C, H, W)`` floats in ``[0, 1]``, ``C`` = 1 or 3; mask ``(B, 1, H, W)``.
         - output: ``(B, out_channels(C), H, W)``; for displacements 2 channels, x then y.
         - :meth:`pairs`: ``(B, T, C, H, W)`` -> ``(B, T-1, out_channels(C), H, W)``.
     """
@@ -50,43 +56,46 @@ class DisplacementProvider(nn.Module, ABC):
         return 2
 
     @abstractmethod
-    def forward(self, onset: Tensor, apex: Tensor) -> Tensor:
-        """``(B, C, H, W)`` onset and apex -> ``(B, out_channels, H, W)``."""
+    def forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> Tensor:
+        """``(B, C, H, W)`` onset and apex (and their ``(B, 1, H, W)`` mask) -> ``(B, out_channels, H, W)``."""
 
-    def from_sequence(self, frames: Tensor) -> Tensor:
+    def from_sequence(self, frames: Tensor, mask: Tensor | None = None) -> Tensor:
         """``(B, T, C, H, W)`` frames from onset to apex -> ``(B, out_channels, H, W)``.
 
         By default, the first and last frames.
         """
-        return self(frames[:, 0], frames[:, -1])
+        return self(frames[:, 0], frames[:, -1], mask)
 
-    def training_forward(self, onset: Tensor, apex: Tensor) -> tuple[Tensor, Tensor | None]:
+    def training_forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """``D`` for the classifier and this provider's own loss (``None`` if it has none)."""
-        return self(onset, apex), None
+        return self(onset, apex, mask), None
 
-    def pairs(self, frames: Tensor) -> Tensor:
+    def pairs(self, frames: Tensor, mask: Tensor | None = None) -> Tensor:
         """The onset (frame 0) paired with each later frame: ``(B, T, C, H, W)`` -> ``(B, T-1, D, H, W)``.
 
         The T-1 pairs are folded into the batch, so the provider runs once on ``B (T-1)`` pairs.
         """
-        return _unfold_pairs(self(*_fold_pairs(frames)), frames.shape[0])
+        return _unfold_pairs(self(*_fold_pairs(frames, mask)), frames.shape[0])
 
-    def pairs_training_forward(self, frames: Tensor) -> tuple[Tensor, Tensor | None]:
+    def pairs_training_forward(self, frames: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """:meth:`pairs` and this provider's own loss over all ``B (T-1)`` pairs, for training."""
-        d, loss = self.training_forward(*_fold_pairs(frames))
+        d, loss = self.training_forward(*_fold_pairs(frames, mask))
         return _unfold_pairs(d, frames.shape[0]), loss
 
-    def pair_loss(self, first: Tensor, second: Tensor) -> Tensor | None:
+    def pair_loss(self, first: Tensor, second: Tensor, mask: Tensor | None = None) -> Tensor | None:
         """A self-supervised loss on a batch of frame pairs, or ``None``."""
         return None
 
 
-def _fold_pairs(frames: Tensor) -> tuple[Tensor, Tensor]:
-    """``(B, T, C, H, W)`` -> onsets and later frames, each ``(B (T-1), C, H, W)``, pair by pair."""
+def _fold_pairs(frames: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
+    """``(B, T, C, H, W)`` -> onsets and later frames, each ``(B (T-1), C, H, W)``, pair by pair,
+    and the clips' ``(B, 1, H, W)`` mask repeated for each pair."""
     if frames.ndim != 5 or frames.shape[1] < 2:
         raise ValueError(f"a sequence must be (B, T, C, H, W) with T >= 2, not {tuple(frames.shape)}")
     later = frames[:, 1:]
-    return frames[:, :1].expand_as(later).flatten(0, 1), later.flatten(0, 1)
+    if mask is not None:
+        mask = mask.repeat_interleave(later.shape[1], dim=0)
+    return frames[:, :1].expand_as(later).flatten(0, 1), later.flatten(0, 1), mask
 
 
 def _unfold_pairs(d: Tensor, batch: int) -> Tensor:

@@ -93,8 +93,9 @@ class DGM(DisplacementProvider):
         # 64 -> 45 ms for one 224 x 224 pair on 2 cores. `.to(device)` keeps the layout.
         self.to(memory_format=torch.channels_last)
 
-    def displacement(self, onset: Tensor, apex: Tensor) -> Tensor:
-        """The generated displacement in pixels, before normalisation (what ``L_DGM`` sees)."""
+    def displacement(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> Tensor:
+        """The generated displacement in pixels, before normalisation (what ``L_DGM`` sees); 0
+        outside ``mask`` (``(B, 1, H, W)``, 1 = valid)."""
         h, w = onset.shape[-2:]
         x = torch.cat([_luminance(onset), _luminance(apex)], dim=1)
         if self.scale != 1.0:
@@ -119,45 +120,50 @@ class DGM(DisplacementProvider):
         if (sh, sw) != (h, w):
             d = F.interpolate(d, size=(h, w), mode="bilinear", align_corners=True)
         scale = torch.tensor([(w - 1) / 2, (h - 1) / 2], dtype=d.dtype, device=d.device)
-        return (d * scale[None, :, None, None]).contiguous()
+        d = d * scale[None, :, None, None]
+        return (d if mask is None else d * mask).contiguous()
 
-    def present(self, displacement: Tensor) -> Tensor:
-        """What the classifier receives: the displacement normalised per sample (or as is)."""
-        return per_sample_normalize(displacement) if self.normalize else displacement
+    def present(self, displacement: Tensor, mask: Tensor | None = None) -> Tensor:
+        """What the classifier receives: the displacement normalised per sample over its valid
+        pixels (or as is)."""
+        return per_sample_normalize(displacement, mask) if self.normalize else displacement
 
-    def forward(self, onset: Tensor, apex: Tensor) -> Tensor:
-        return self.present(self.displacement(onset, apex))
+    def forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> Tensor:
+        return self.present(self.displacement(onset, apex, mask), mask)
 
-    def dgm_loss(self, onset: Tensor, apex: Tensor, displacement: Tensor) -> Tensor:
-        """``L_DGM`` (eq. 4) of a pixel displacement; ``L_nm`` and ``L_sm`` in normalised units."""
+    def dgm_loss(self, onset: Tensor, apex: Tensor, displacement: Tensor, mask: Tensor | None = None) -> Tensor:
+        """``L_DGM`` (eq. 4) of a pixel displacement over the valid pixels; ``L_nm`` and ``L_sm``
+        in normalised units."""
         h, w = onset.shape[-2:]
         scale = torch.tensor([(w - 1) / 2, (h - 1) / 2], dtype=displacement.dtype, device=displacement.device)
         unit = displacement / scale[None, :, None, None]
         rec, nm, sm = self.lambdas
-        return (rec * reconstruction_loss(onset, apex, displacement) + nm * normalization_loss(unit)
-                + sm * smoothness_loss(unit))
+        return (rec * reconstruction_loss(onset, apex, displacement, mask) + nm * normalization_loss(unit, mask)
+                + sm * smoothness_loss(unit, mask))
 
-    def training_forward(self, onset: Tensor, apex: Tensor) -> tuple[Tensor, Tensor]:
-        d = self.displacement(onset, apex)
-        return self.present(scale_grad(d, self.cls_grad_scale)), self.dgm_loss(onset, apex, d)
+    def training_forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        d = self.displacement(onset, apex, mask)
+        return self.present(scale_grad(d, self.cls_grad_scale), mask), self.dgm_loss(onset, apex, d, mask)
 
-    def pair_loss(self, first: Tensor, second: Tensor) -> Tensor:
-        return self.dgm_loss(first, second, self.displacement(first, second))
+    def pair_loss(self, first: Tensor, second: Tensor, mask: Tensor | None = None) -> Tensor:
+        return self.dgm_loss(first, second, self.displacement(first, second, mask), mask)
 
 
 def fit_self_supervised(dgm: DGM, first: Tensor, second: Tensor, steps: int, batch_size: int = 16,
-                        seed: int = 0) -> DGM:
+                        seed: int = 0, mask: Tensor | None = None) -> DGM:
     """Fit ``dgm`` with ``L_DGM`` alone on random batches of frame pairs, then put it in eval mode.
 
     Args:
         first, second: ``(P, C, H, W)`` uint8 frame pairs.
+        mask: ``(P, 1, H, W)`` their validity masks (1 = valid), or ``None``.
     """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(dgm.parameters(), lr=dgm.lr)
     dgm.train()
     for _ in range(steps):
         pick = torch.randint(len(first), (batch_size,), generator=generator)
-        loss = dgm.pair_loss(first[pick].float() / 255, second[pick].float() / 255)
+        loss = dgm.pair_loss(first[pick].float() / 255, second[pick].float() / 255,
+                             None if mask is None else mask[pick].float())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

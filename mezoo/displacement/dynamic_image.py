@@ -31,11 +31,13 @@ def rank_pooling_coefficients(length: int) -> Tensor:
     )
 
 
-def dynamic_image(frames: Tensor) -> Tensor:
+def dynamic_image(frames: Tensor, mask: Tensor | None = None) -> Tensor:
     """The dynamic image of a clip: ``sum_t alpha_t * frame_t``.
 
     Args:
         frames: ``(B, T, C, H, W)``.
+        mask: ``(B, 1, H, W)``, 1 where the pixels are real: the output is 0 elsewhere and the
+            scale is taken over the valid pixels only.
 
     Returns:
         ``(B, C, H, W)``, divided per sample by its root-mean-square value. (Scaling by the
@@ -44,7 +46,12 @@ def dynamic_image(frames: Tensor) -> Tensor:
     """
     alpha = rank_pooling_coefficients(frames.shape[1]).to(frames.dtype).to(frames.device)
     d = torch.einsum("t,btchw->bchw", alpha, frames)
-    rms = d.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt()
+    if mask is None:
+        rms = d.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt()
+    else:
+        d = d * mask
+        valid = mask.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1.0) * d.shape[1]
+        rms = (d.pow(2).sum(dim=(1, 2, 3), keepdim=True) / valid).sqrt()
     return d / (rms + 1e-8)
 
 
@@ -57,13 +64,13 @@ class DynamicImage(DisplacementProvider):
 
     uses_sequence = True
     vector_field = False
-    cache_version = "2"  # 2: scaled by the RMS, no longer by the maximum
+    cache_version = "3"  # 2: scaled by the RMS, no longer by the maximum; 3: zero outside the mask
 
     def out_channels(self, frame_channels: int) -> int:
         return frame_channels
 
-    def forward(self, onset: Tensor, apex: Tensor) -> Tensor:
-        return dynamic_image(torch.stack([onset, apex], dim=1))
+    def forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> Tensor:
+        return dynamic_image(torch.stack([onset, apex], dim=1), mask)
 
-    def from_sequence(self, frames: Tensor) -> Tensor:
-        return dynamic_image(frames)
+    def from_sequence(self, frames: Tensor, mask: Tensor | None = None) -> Tensor:
+        return dynamic_image(frames, mask)

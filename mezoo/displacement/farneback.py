@@ -27,11 +27,13 @@ def farneback_flow(
     iterations: int = 3,
     poly_n: int = 5,
     poly_sigma: float = 1.2,
+    mask: Tensor | None = None,
 ) -> Tensor:
     """Farneback optical flow from onset to apex, per sample.
 
     Args:
         onset, apex: ``(B, C, H, W)`` in ``[0, 1]``, ``C`` = 1 or 3 (colour is turned to luminance).
+        mask: ``(B, 1, H, W)``, 1 where the pixels are real; the flow is 0 elsewhere.
         The rest are ``cv2.calcOpticalFlowFarneback``'s parameters.
 
     Returns:
@@ -50,7 +52,8 @@ def farneback_flow(
         for i in range(a.shape[0])
     ]
     out = torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2).contiguous()
-    return out.to(device=onset.device, dtype=torch.float32)
+    out = out.to(device=onset.device, dtype=torch.float32)
+    return out if mask is None else out * mask
 
 
 class Farneback(DisplacementProvider):
@@ -61,6 +64,7 @@ class Farneback(DisplacementProvider):
     """
 
     trainable = False
+    cache_version = "2"  # 2: zero outside the validity mask
 
     def __init__(self, pyr_scale: float = 0.5, levels: int = 3, winsize: int = 15, iterations: int = 3,
                  poly_n: int = 5, poly_sigma: float = 1.2):
@@ -68,5 +72,5 @@ class Farneback(DisplacementProvider):
         self.params = dict(pyr_scale=pyr_scale, levels=levels, winsize=winsize, iterations=iterations,
                            poly_n=poly_n, poly_sigma=poly_sigma)
 
-    def forward(self, onset: Tensor, apex: Tensor) -> Tensor:
-        return farneback_flow(onset, apex, **self.params)
+    def forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> Tensor:
+        return farneback_flow(onset, apex, **self.params, mask=mask)

@@ -9,10 +9,11 @@ from mezoo.displacement.warp import per_sample_normalize
 
 
 class OFNorm(Farneback):
-    """Farneback flow divided by its per-sample RMS magnitude (see ``per_sample_normalize``).
+    """Farneback flow divided by its per-sample RMS magnitude over the valid pixels (see
+    ``per_sample_normalize``).
 
     Options are those of :class:`~mezoo.displacement.farneback.Farneback`.
     """
 
-    def forward(self, onset: Tensor, apex: Tensor) -> Tensor:
-        return per_sample_normalize(super().forward(onset, apex))
+    def forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> Tensor:
+        return per_sample_normalize(super().forward(onset, apex, mask), mask)

@@ -24,7 +24,7 @@ def warp_by_displacement(image: Tensor, displacement: Tensor) -> Tensor:
 
     Example:
         >>> img = torch.rand(1, 1, 8, 8)
-        >>> torch.allclose(warp_by_displacement(img, torch.zeros(1, 2, 8, 8)), img)
+        >>> torch.allclose(warp_by_displacement(img, torch.zeros(1, 2, 8, 8)), img, atol=1e-5)
         True
     """
     b, _, h, w = image.shape
@@ -42,34 +42,67 @@ class DisplacementWarp(nn.Module):
         return warp_by_displacement(image, displacement)
 
 
-def normalization_loss(displacement: Tensor) -> Tensor:
-    """L_nm (eq. 2): the mean absolute displacement over pixels (and both channels, and the batch)."""
-    return displacement.abs().mean()
+def masked_mean(values: Tensor, mask: Tensor | None) -> Tensor:
+    """The mean of ``values`` ``(B, C, H, W)`` over the pixels where ``mask`` ``(B, 1, H, W)`` is 1
+    (and over channels and the batch); the plain mean when ``mask`` is ``None``."""
+    if mask is None:
+        return values.mean()
+    weight = mask.expand_as(values)
+    return (values * weight).sum() / weight.sum().clamp_min(1.0)
 
 
-def smoothness_loss(displacement: Tensor) -> Tensor:
-    """L_sm (eq. 3): mean |dD/dx| over h x (w - 1) neighbours plus mean |dD/dy| over (h - 1) x w."""
-    dx = (displacement[..., :, 1:] - displacement[..., :, :-1]).abs().mean()
-    dy = (displacement[..., 1:, :] - displacement[..., :-1, :]).abs().mean()
-    return dx + dy
+def normalization_loss(displacement: Tensor, mask: Tensor | None = None) -> Tensor:
+    """L_nm (eq. 2): the mean absolute displacement over the valid pixels (both channels, the batch)."""
+    return masked_mean(displacement.abs(), mask)
 
 
-def reconstruction_loss(onset: Tensor, apex: Tensor, displacement: Tensor) -> Tensor:
-    """L_rec (eq. 1): mean |G_s(F_onset, D) - F_apex| with ``D`` in pixels."""
-    return (warp_by_displacement(onset, displacement) - apex).abs().mean()
+def smoothness_loss(displacement: Tensor, mask: Tensor | None = None) -> Tensor:
+    """L_sm (eq. 3): mean |dD/dx| over h x (w - 1) neighbours plus mean |dD/dy| over (h - 1) x w,
+    counting only neighbours that are both valid (``mask`` ``(B, 1, H, W)``, 1 = valid)."""
+    dx = (displacement[..., :, 1:] - displacement[..., :, :-1]).abs()
+    dy = (displacement[..., 1:, :] - displacement[..., :-1, :]).abs()
+    if mask is None:
+        return dx.mean() + dy.mean()
+    return masked_mean(dx, mask[..., :, 1:] * mask[..., :, :-1]) + masked_mean(dy, mask[..., 1:, :] * mask[..., :-1, :])
 
 
-def per_sample_normalize(displacement: Tensor, eps: float = 1e-6) -> Tensor:
-    """Divide each sample's displacement by its root-mean-square magnitude.
+def reconstruction_loss(onset: Tensor, apex: Tensor, displacement: Tensor, mask: Tensor | None = None) -> Tensor:
+    """L_rec (eq. 1): mean |G_s(F_onset, D) - F_apex| with ``D`` in pixels.
+
+    With ``mask`` ``(B, 1, H, W)`` (1 = the pixel comes from the source image), only pixels that
+    are valid in the apex *and* whose warped onset sample is valid count: a pixel moved in from
+    outside the image has nothing to be compared with.
+    """
+    if mask is not None:
+        mask = mask * (warp_by_displacement(mask, displacement) > 0.999).to(mask.dtype)
+    return masked_mean((warp_by_displacement(onset, displacement) - apex).abs(), mask)
+
+
+def per_sample_normalize(displacement: Tensor, mask: Tensor | None = None, eps: float = 1e-6) -> Tensor:
+    """Divide each sample's displacement by its root-mean-square magnitude over its valid pixels.
 
     The normalisation FRL-DGT applies before output (paper sec. 3.1): subtle motions are
     amplified and large ones damped, so every sample reaches the classifier at the same scale.
-    Used by ``dgm`` and ``of_norm``.
+    Used by ``dgm`` and ``of_norm``. With ``mask``, the RMS is taken over the valid pixels only
+    and the output is 0 elsewhere, so pixels outside the source image can neither inflate the
+    scale nor carry motion.
 
     Shape:
-        - input and output: ``(B, 2, H, W)``; each output sample has an RMS magnitude of 1.
+        - displacement: ``(B, 2, H, W)``; mask: ``(B, 1, H, W)``, 1 = valid.
+        - output: ``(B, 2, H, W)``; each sample has an RMS magnitude of 1 over its valid pixels.
+
+    Example:
+        >>> d = torch.zeros(1, 2, 4, 4); d[:, 0, :, :2] = 3.0; d[:, 0, :, 2:] = 100.0
+        >>> mask = torch.zeros(1, 1, 4, 4); mask[..., :2] = 1
+        >>> per_sample_normalize(d, mask)[0, 0, 0]
+        tensor([1.0000, 1.0000, 0.0000, 0.0000])
     """
-    mean_square = displacement.pow(2).sum(1, keepdim=True).mean((2, 3), keepdim=True)
+    square = displacement.pow(2).sum(1, keepdim=True)
+    if mask is None:
+        mean_square = square.mean((2, 3), keepdim=True)
+    else:
+        displacement = displacement * mask
+        mean_square = (square * mask).sum((2, 3), keepdim=True) / mask.sum((2, 3), keepdim=True).clamp_min(1.0)
     # The clamp changes nothing above 1e-30 but keeps sqrt's gradient finite for an all-zero
     # displacement (a DGM at initialisation without self-supervised warm-up, ablation M3),
     # where it would be infinite and the loss NaN.

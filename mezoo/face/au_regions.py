@@ -142,3 +142,22 @@ def crop_regions(image: torch.Tensor, boxes: torch.Tensor, size: int = 90) -> to
     # One call per region keeps memory at B images instead of B x K copies of the face.
     crops = [crop_and_resize(image, corners[:, k], (size, size)) for k in range(boxes.shape[1])]
     return torch.stack(crops, dim=1)
+
+
+def box_validity(mask: torch.Tensor, boxes: torch.Tensor, size: int = 32) -> torch.Tensor:
+    """How much of each box holds real pixels: the mean of the validity mask cropped like
+    :func:`crop_regions` (a box's part outside the canvas counts as invalid).
+
+    Args:
+        mask: ``(B, 1, H, W)``, 1 where the calibrated pixel comes from the source image.
+        boxes: ``(B, K, 4)`` ``x1, y1, x2, y2`` in pixels.
+
+    Returns:
+        ``(B, K)`` fractions in ``[0, 1]``.
+
+    Example:
+        >>> mask = torch.zeros(1, 1, 100, 100); mask[..., 50:, :] = 1
+        >>> box_validity(mask, torch.tensor([[[0.0, 25.0, 50.0, 75.0]]]))
+        tensor([[0.5000]])
+    """
+    return crop_regions(mask.float(), boxes, size).mean(dim=(2, 3, 4))

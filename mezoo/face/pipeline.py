@@ -9,11 +9,18 @@ cut at the onset's calibrated landmarks in every frame (as in training).
 
 Samples whose dataset knows its landmarks (``synthetic``) skip dlib: their frames are resized.
 
+The calibrated face fills the canvas from brows to chin (:mod:`mezoo.face.template`). Where the
+canvas reaches past the source image (the corners of a tilted tight crop, the forehead above a
+crop that starts at the brows), its pixels are 0 and the clip's validity mask
+(:attr:`ClipFace.mask`) says so: every frame of a clip shares the onset's transform, so one mask
+serves the whole clip. Displacement providers compute and normalise over the valid pixels only.
+
 Both steps are cached (:class:`mezoo.data.cache.DiskCache`, namespace ``faces``), keyed by the
 frame file's content and the settings, so dlib runs once per clip across all folds and runs:
 
 - per clip: the onset's raw landmarks, the calibration matrix, the calibrated landmarks, the AU
-  boxes and how the face was found (:data:`STATUSES`);
+  boxes, how the face was found (:data:`STATUSES`), how many faces the onset held and its size
+  (from which the validity mask is recomputed);
 - per frame: the calibrated ``size`` x ``size`` RGB face.
 """
 
@@ -34,11 +41,12 @@ from mezoo.data.sample import Sample
 from mezoo.errors import DataError
 from mezoo.face.au_regions import au_boxes
 from mezoo.face.landmarks import (
-    FaceError, LandmarkDetector, calibration_matrix, transform_points, warp_face,
+    FaceError, LandmarkDetector, calibration_matrix, eye_angle, transform_points, valid_mask, warp_face,
 )
 
 #: Bumped when what the pipeline stores changes, so old cache entries are not reused.
-CACHE_VERSION = "1"
+#: 2: template from real faces, brows-to-chin framing, least-squares fit, zero fill and mask.
+CACHE_VERSION = "2"
 
 #: How a clip's face was found: from the dataset, by the detector, by its fallbacks (see
 #: :class:`~mezoo.face.landmarks.LandmarkDetector`), or not at all.
@@ -53,7 +61,10 @@ class ClipFace:
     ``landmarks`` ``(68, 2)`` are the onset's landmarks there, ``raw`` in the raw onset frame;
     ``boxes`` ``(9, 4)`` the AU boxes (:func:`mezoo.face.au_boxes`) of ``landmarks``.
     ``status``: one of :data:`STATUSES`: ``known`` (landmarks from the dataset), ``detected``,
-    ``padded`` or ``whole_image`` (the two fallbacks), or ``failed``.
+    ``padded`` or ``whole_image`` (the two fallbacks), or ``failed``. ``mask`` ``(size, size)``
+    bool: which calibrated pixels come from the source image (all ``False`` when failed);
+    ``faces``: how many faces the detector found on the onset (the largest is used); ``shape``:
+    the onset frame's ``(height, width)``.
     """
 
     status: str
@@ -62,6 +73,19 @@ class ClipFace:
     raw: np.ndarray
     boxes: np.ndarray
     frame: str
+    mask: np.ndarray
+    faces: int
+    shape: tuple[int, int]
+
+    @property
+    def eye_angle(self) -> float:
+        """The eye line's angle after calibration, in degrees (NaN when failed)."""
+        return eye_angle(self.landmarks) if self.status != "failed" else float("nan")
+
+    @property
+    def valid(self) -> float:
+        """The fraction of the canvas that comes from the source image."""
+        return float(self.mask.mean())
 
 
 class FaceReader:
@@ -69,18 +93,20 @@ class FaceReader:
 
     Args:
         size: side of the calibrated face (SPEC: 224).
-        margin: room around the canonical template, as a fraction of ``size``.
+        margin: room above the brows and below the chin, as a fraction of ``size``
+            (:func:`~mezoo.face.template.canonical_landmarks`).
         predictor, upsample, fallback, detect_size: see :class:`mezoo.face.landmarks.LandmarkDetector`.
         cache_dir: the preprocessing cache (default ``$MEZOO_CACHE_DIR`` or ``~/.cache/mezoo``);
         cache: ``False`` computes everything afresh and stores nothing.
         detector: a loaded :class:`~mezoo.face.landmarks.LandmarkDetector` to share (its
             settings then win over ``predictor``, ``upsample``, ``fallback``, ``detect_size``).
 
-    ``counts`` holds, per dataset, how many clips had each status; ``failures`` the clips with no
-    face, as ``(sample key, frame path)``.
+    ``counts`` holds, per dataset, how many clips had each status (and ``several_faces``, how many
+    onsets held more than one face); ``failures`` the clips with no face, as ``(sample key, frame
+    path)``; :meth:`summary` the quality of the calibrations per dataset.
     """
 
-    def __init__(self, size: int = 224, margin: float = 0.12, predictor: str | Path | None = None,
+    def __init__(self, size: int = 224, margin: float = 0.02, predictor: str | Path | None = None,
                  upsample: int = 1, fallback: bool = True, cache_dir: str | Path | None = None, cache: bool = True,
                  detect_size: int | None = 320, detector: LandmarkDetector | None = None):
         self.size, self.margin = int(size), float(margin)
@@ -89,6 +115,7 @@ class FaceReader:
         self.cache = DiskCache(cache_dir, namespace="faces") if cache else None
         self.counts: dict[str, Counter[str]] = {}
         self.failures: list[tuple[str, str]] = []
+        self._quality: dict[str, list[tuple[float, float]]] = {}  # per dataset: (eye angle, valid fraction)
         self._detector = detector
         self._clips: dict[tuple, ClipFace] = {}  # by sample key, onset frame and onset
 
@@ -96,7 +123,7 @@ class FaceReader:
     def from_config(cls, config: Mapping[str, Any]) -> FaceReader:
         """A reader with the ``face`` settings and ``run.cache_dir`` of a resolved config."""
         face = config.get("face") or {}
-        return cls(size=int(face.get("size", 224)), margin=float(face.get("margin", 0.12)),
+        return cls(size=int(face.get("size", 224)), margin=float(face.get("margin", 0.02)),
                    predictor=face.get("predictor"), upsample=int(face.get("upsample", 1)),
                    fallback=bool(face.get("fallback", True)), cache_dir=(config.get("run") or {}).get("cache_dir"),
                    detect_size=face.get("detect_size", 320))
@@ -125,49 +152,77 @@ class FaceReader:
         else:
             face = self._detect(sample)
         self._clips[memo] = face
-        self.counts.setdefault(sample.dataset, Counter())[face.status] += 1
+        counts = self.counts.setdefault(sample.dataset, Counter())
+        counts[face.status] += 1
+        counts["several_faces"] += face.faces > 1
         if face.status == "failed":
             self.failures.append((sample.key, face.frame))
+        else:
+            self._quality.setdefault(sample.dataset, []).append((face.eye_angle, face.valid))
         return face
 
     def _known(self, sample: Sample) -> ClipFace:
         frame = sample.read_frame(sample.onset)
         h, w = frame.shape[:2]
         matrix = np.array([[self.size / w, 0, 0], [0, self.size / h, 0]], dtype=np.float64)
-        return _clip_face("known", matrix, np.asarray(sample.known_landmarks(sample.onset), dtype=np.float64), "")
+        raw = np.asarray(sample.known_landmarks(sample.onset), dtype=np.float64)
+        return self.clip_face("known", matrix, raw, "", 1, (h, w))
 
     def _detect(self, sample: Sample) -> ClipFace:
         content, path = self._content(sample, sample.onset)
         key = digest("face-clip", *self.settings(), content)
-        names = ("status", "matrix", "landmarks", "raw", "boxes")
+        names = ("status", "matrix", "raw", "faces", "shape")
         record = self.cache.load_arrays(key, names) if self.cache is not None else None
         if record is not None:
-            return ClipFace(STATUSES[int(record["status"])], record["matrix"], record["landmarks"], record["raw"],
-                            record["boxes"], path)
-        face = _clip_face(*self.locate(self._decode(sample, sample.onset, content, path)), path)
+            return self.clip_face(STATUSES[int(record["status"])], record["matrix"], record["raw"], path,
+                                  int(record["faces"]), tuple(int(v) for v in record["shape"]))
+        image = self._decode(sample, sample.onset, content, path)
+        status, matrix, raw, faces = self.locate(image)
+        face = self.clip_face(status, matrix, raw, path, faces, image.shape[:2])
         if self.cache is not None:
             self.cache.save_arrays(key, {"status": np.array(STATUSES.index(face.status)), "matrix": face.matrix,
-                                         "landmarks": face.landmarks, "raw": face.raw, "boxes": face.boxes})
+                                         "raw": face.raw, "faces": np.array(face.faces), "shape": np.array(face.shape)})
         return face
 
-    def locate(self, image: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
-        """How the face in ``image`` was found (a status), the calibration matrix ``(2, 3)`` and
-        the raw landmarks ``(68, 2)``; NaN-filled with status ``failed`` when there is no face."""
+    def locate(self, image: np.ndarray) -> tuple[str, np.ndarray, np.ndarray, int]:
+        """How the face in ``image`` was found (a status), the calibration matrix ``(2, 3)``, the
+        raw landmarks ``(68, 2)`` and how many faces the detector found (the largest is used);
+        NaN-filled with status ``failed`` when there is no face."""
         found = self.detector(image)
         if found is None:
-            return "failed", np.full((2, 3), np.nan), np.full((68, 2), np.nan)
-        return found.how, calibration_matrix(found.landmarks, self.size, self.margin), found.landmarks
+            return "failed", np.full((2, 3), np.nan), np.full((68, 2), np.nan), 0
+        return found.how, calibration_matrix(found.landmarks, self.size, self.margin), found.landmarks, found.faces
 
-    def calibrate(self, image: np.ndarray, name: str = "the image") -> tuple[np.ndarray, np.ndarray]:
-        """A single photo's calibrated ``(size, size, 3)`` face and landmarks (no cache).
+    def clip_face(self, status: str, matrix: np.ndarray, raw: np.ndarray, frame: str, faces: int,
+                  shape: tuple[int, int]) -> ClipFace:
+        """A clip's record from its calibration: landmarks moved into the face, their AU boxes, and
+        the validity mask of a ``shape`` source image."""
+        if status == "failed":
+            return ClipFace(status, matrix, np.full((68, 2), np.nan), raw, np.full((9, 4), np.nan), frame,
+                            np.zeros((self.size, self.size), dtype=bool), faces, shape)
+        landmarks = transform_points(raw, matrix)
+        boxes = au_boxes(torch.as_tensor(landmarks)).numpy()
+        return ClipFace(status, matrix, landmarks, raw, boxes, frame, valid_mask(shape, matrix, self.size), faces,
+                        shape)
+
+    def calibrate(self, image: np.ndarray, name: str = "the image") -> ClipFace:
+        """A single photo's calibration (no cache); :func:`~mezoo.face.landmarks.warp_face` with
+        its ``matrix`` gives the calibrated face.
 
         Raises:
             FaceError: no face in ``image``.
         """
-        status, matrix, raw = self.locate(image)
+        status, matrix, raw, faces = self.locate(image)
         if status == "failed":
             raise FaceError(f"no face found in {name}; give a frontal face photo")
-        return warp_face(image, matrix, self.size), transform_points(raw, matrix)
+        return self.clip_face(status, matrix, raw, name, faces, image.shape[:2])
+
+    def mask(self, sample: Sample) -> np.ndarray:
+        """The ``(size, size)`` bool validity mask of ``sample``'s calibrated frames (all ``True``
+        for datasets that know their landmarks: their frames are only resized)."""
+        if sample.known_landmarks(sample.onset) is not None:
+            return np.ones((self.size, self.size), dtype=bool)
+        return self.clip(sample).mask
 
     # -- frames ------------------------------------------------------------------------------
 
@@ -193,18 +248,28 @@ class FaceReader:
             raise FaceError(
                 f"sample {sample.key}: no face found in its onset frame {face.frame} (dataset {sample.dataset}, "
                 f"subject {sample.subject}, episode {sample.episode}); check the frame, or leave the sample out "
-                f"with --set dataset.{sample.dataset}.exclude=[{sample.subject}/{sample.episode}] "
+                f"with {sample.exclude_hint} "
                 f"(`mezoo prepare` lists every such clip)"
             )
         content, path = self._content(sample, index)
         if self.cache is None:
-            return warp_face(self._decode(sample, index, content, path), face.matrix, self.size), face.landmarks
+            return self._warp(sample, face, index, content, path), face.landmarks
         key = digest("face-frame", CACHE_VERSION, self.size, face.matrix, content)
         frame = self.cache.load(key)
         if frame is None or frame.shape != (self.size, self.size, 3) or frame.dtype != np.uint8:
-            frame = warp_face(self._decode(sample, index, content, path), face.matrix, self.size)
+            frame = self._warp(sample, face, index, content, path)
             self.cache.save(key, frame)
         return frame, face.landmarks
+
+    def _warp(self, sample: Sample, face: ClipFace, index: int, content: bytes | np.ndarray, path: str) -> np.ndarray:
+        image = self._decode(sample, index, content, path)
+        if image.shape[:2] != face.shape:
+            raise DataError(
+                f"sample {sample.key}: frame {path} is {image.shape[1]} x {image.shape[0]} px but the clip's onset "
+                f"{face.frame} is {face.shape[1]} x {face.shape[0]}; every frame of a clip is calibrated with the "
+                f"onset's transform, so they must share one size: restore the frame or exclude the sample"
+            )
+        return warp_face(image, face.matrix, self.size)
 
     def _content(self, sample: Sample, index: int) -> tuple[bytes | np.ndarray, str]:
         """What identifies frame ``index``: its file's bytes (or, in memory, its pixels) and path."""
@@ -217,26 +282,30 @@ class FaceReader:
             return Path(path).read_bytes(), str(path)
         except OSError as e:
             raise DataError(f"sample {sample.key}: frame {path} cannot be read ({e.strerror}); restore the file "
-                            f"or exclude the sample") from e
+                            f"or exclude the sample with {sample.exclude_hint}") from e
 
     @staticmethod
     def _decode(sample: Sample, index: int, content: bytes | np.ndarray, path: str) -> np.ndarray:
         if isinstance(content, np.ndarray):
             return content
-        image = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_COLOR)
+        # OpenCV asserts (a C++ exception) on an empty buffer rather than returning None
+        image = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_COLOR) if content else None
         if image is None:
-            raise DataError(f"sample {sample.key}: frame {path} cannot be decoded as an image; restore the file "
-                            f"or exclude the sample")
+            what = "is empty (0 bytes)" if not content else "cannot be decoded as an image"
+            raise DataError(f"sample {sample.key}: frame {path} {what}; restore the file "
+                            f"or exclude the sample with {sample.exclude_hint}")
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
     def summary(self) -> list[dict[str, Any]]:
-        """Per dataset: clips, and how many had each status (detected, a fallback, failed, ...)."""
-        return [{"dataset": name, "clips": sum(c.values()), **{s: c.get(s, 0) for s in STATUSES}}
-                for name, c in sorted(self.counts.items())]
-
-
-def _clip_face(status: str, matrix: np.ndarray, raw: np.ndarray, frame: str) -> ClipFace:
-    """A clip's record from its calibration: landmarks moved into the face, and their AU boxes."""
-    landmarks = transform_points(raw, matrix)
-    boxes = au_boxes(torch.as_tensor(landmarks)).numpy() if status != "failed" else np.full((9, 4), np.nan)
-    return ClipFace(status, matrix, landmarks, raw, boxes, frame)
+        """Per dataset: clips, how many had each status (detected, a fallback, failed, ...), how
+        many onsets held several faces, and over the calibrated clips the median absolute eye-line
+        angle (degrees) and the median fraction of the canvas that comes from the source image
+        (NaN when none was calibrated)."""
+        rows = []
+        for name, c in sorted(self.counts.items()):
+            angles, valid = np.array(self._quality.get(name, []), dtype=np.float64).reshape(-1, 2).T
+            rows.append({"dataset": name, "clips": sum(c[s] for s in STATUSES), **{s: c.get(s, 0) for s in STATUSES},
+                         "several_faces": c.get("several_faces", 0),
+                         "eye_angle": round(float(np.median(np.abs(angles))), 2) if len(angles) else float("nan"),
+                         "valid": round(float(np.median(valid)), 3) if len(valid) else float("nan")})
+        return rows

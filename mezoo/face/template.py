@@ -1,9 +1,28 @@
-"""The canonical 68-point face template (iBUG 300-W / dlib point order) in a unit square.
+"""The canonical 68-point face template (iBUG 300-W / dlib point order) and how it fills the canvas.
 
 Calibration maps detected landmarks onto this template, and the synthetic dataset draws its
 faces from it, so both end in the same frame. Point groups: jaw 0-16, brows 17-21 and 22-26
 (image left, then image right), nose bridge 27-30, nostrils 31-35, eyes 36-41 and 42-47, outer
-lips 48-59, inner lips 60-67. Proportions follow an average frontal face.
+lips 48-59, inner lips 60-67.
+
+Where the numbers come from: the generalized Procrustes mean of dlib's 68-point fits on the
+five frontal faces in photos that Python packages ship (scikit-image's astronaut, matplotlib's
+Grace Hopper, two faces of insightface 2.1's ``t1.jpg`` and face_recognition 1.3.0's
+``obama.jpg``), each with its mirror image, so the mean is left-right symmetric and its eye line
+exactly level. ``python scripts/derive_template.py`` reproduces them. In units of the
+inter-ocular distance (IOD, between the eye centres): brows-to-chin 2.18, jaw width (0-16) 2.24,
+mouth width 0.98, eyes-to-mouth 0.99. Four of the five photos smile, so the mouth is wider than a
+neutral one (the ArcFace 5-point convention has 0.83 and 1.16); calibration does not fit the
+mouth (:data:`mezoo.face.landmarks.STABLE_POINTS`), so this only moves where the synthetic
+faces' mouths are drawn.
+
+The framing (:func:`canonical_landmarks`): the template's y runs from the top of the brows (0)
+to the chin (1), x is centred on the face's midline (0.5). The canvas holds the face from brows
+to chin, the way the datasets' own crops frame it (CASME II ``Cropped/``, ~280 x 340 px, and the
+MEGC2019 crops): a tight crop then fills the canvas and is only resized, not shrunk into a
+third of it, and a face in a 640 x 480 frame is enlarged to the same framing. The paper says only
+that it "calibrate[s] the face to a fixed position and size" with dlib (sec. 3.2.3, 4.1); this
+is the fixed position and size that keeps every pixel of a cropped dataset's face.
 """
 
 from __future__ import annotations
@@ -11,47 +30,49 @@ from __future__ import annotations
 import numpy as np
 
 
-def _build() -> np.ndarray:
-    pts = np.zeros((68, 2), dtype=np.float64)
-    # Jaw: lower half of an ellipse from the left temple, through the chin, to the right temple.
-    theta = np.pi - np.arange(17) * np.pi / 16
-    pts[0:17, 0] = 0.5 + 0.42 * np.cos(theta)
-    pts[0:17, 1] = 0.30 + 0.65 * np.sin(theta)
-    # Brows: arcs, highest a third of the way from the outer end.
-    x = np.linspace(0.17, 0.43, 5)
-    pts[17:22, 0] = x
-    pts[17:22, 1] = 0.25 - 0.055 * np.sin(np.pi * (x - 0.13) / 0.34)
-    pts[22:27, 0] = 1.0 - x[::-1]
-    pts[22:27, 1] = pts[17:22, 1][::-1]
-    # Nose bridge and nostrils.
-    pts[27:31, 0] = 0.5
-    pts[27:31, 1] = np.linspace(0.33, 0.55, 4)
-    pts[31:36] = [(0.42, 0.60), (0.46, 0.615), (0.5, 0.625), (0.54, 0.615), (0.58, 0.60)]
-    # Eyes: outer corner, two upper lid points, inner corner, two lower lid points.
-    pts[36:42] = [(0.23, 0.34), (0.27, 0.315), (0.33, 0.315), (0.37, 0.34), (0.33, 0.362), (0.27, 0.362)]
-    right_eye = [(0.63, 0.34), (0.67, 0.315), (0.73, 0.315), (0.77, 0.34), (0.73, 0.362), (0.67, 0.362)]
-    pts[42:48] = right_eye
-    # Lips: outer contour from the left corner clockwise, then the inner contour.
-    pts[48:60] = [
-        (0.36, 0.77), (0.41, 0.745), (0.46, 0.735), (0.50, 0.742), (0.54, 0.735), (0.59, 0.745),
-        (0.64, 0.77), (0.59, 0.80), (0.54, 0.815), (0.50, 0.82), (0.46, 0.815), (0.41, 0.80),
-    ]
-    pts[60:68] = [
-        (0.38, 0.77), (0.45, 0.765), (0.50, 0.767), (0.55, 0.765),
-        (0.62, 0.77), (0.55, 0.775), (0.50, 0.777), (0.45, 0.775),
-    ]
-    return pts
+#: The index of each landmark's mirror partner (left brow end <-> right brow end, ...); the
+#: points on the midline (nose bridge, nose tip, lip centres, chin) are their own partners.
+MIRROR_68: tuple[int, ...] = (
+    16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 27, 28, 29,
+    30, 35, 34, 33, 32, 31, 45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40, 54, 53, 52, 51, 50, 49, 48, 59, 58,
+    57, 56, 55, 64, 63, 62, 61, 60, 67, 66, 65,
+)
 
 
-#: (68, 2) x, y in [0, 1]; the face's landmark box spans the unit square minus a margin.
-CANONICAL_68: np.ndarray = _build()
+#: (68, 2) x, y: brow top at y = 0, chin at y = 1, midline at x = 0.5 (see the module docstring).
+CANONICAL_68: np.ndarray = np.array([
+    (-0.0142, 0.1700), (-0.0046, 0.3042), (0.0127, 0.4376), (0.0363, 0.5706),
+    (0.0840, 0.6964), (0.1585, 0.8090), (0.2571, 0.9042), (0.3671, 0.9799),
+    (0.5000, 1.0000), (0.6329, 0.9799), (0.7429, 0.9042), (0.8415, 0.8090),
+    (0.9160, 0.6964), (0.9637, 0.5706), (0.9873, 0.4376), (1.0046, 0.3042),
+    (1.0142, 0.1700), (0.0743, 0.0910), (0.1318, 0.0207), (0.2210, 0.0000),
+    (0.3157, 0.0093), (0.4045, 0.0441), (0.5955, 0.0441), (0.6843, 0.0093),
+    (0.7790, 0.0000), (0.8682, 0.0207), (0.9257, 0.0910), (0.5000, 0.1442),
+    (0.5000, 0.2396), (0.5000, 0.3330), (0.5000, 0.4279), (0.3883, 0.4771),
+    (0.4436, 0.4956), (0.5000, 0.5119), (0.5564, 0.4956), (0.6117, 0.4771),
+    (0.1849, 0.1647), (0.2385, 0.1366), (0.3012, 0.1354), (0.3606, 0.1717),
+    (0.2997, 0.1809), (0.2358, 0.1823), (0.6394, 0.1717), (0.6988, 0.1354),
+    (0.7615, 0.1366), (0.8151, 0.1647), (0.7642, 0.1823), (0.7003, 0.1809),
+    (0.2743, 0.6169), (0.3550, 0.5986), (0.4381, 0.5932), (0.5000, 0.6099),
+    (0.5619, 0.5932), (0.6450, 0.5986), (0.7257, 0.6169), (0.6489, 0.7031),
+    (0.5662, 0.7425), (0.5000, 0.7510), (0.4338, 0.7425), (0.3511, 0.7031),
+    (0.3060, 0.6266), (0.4382, 0.6329), (0.5000, 0.6399), (0.5618, 0.6329),
+    (0.6940, 0.6266), (0.5621, 0.6757), (0.5000, 0.6848), (0.4379, 0.6757),
+], dtype=np.float64)
 CANONICAL_68.setflags(write=False)
 
 
-def canonical_landmarks(size: int, margin: float = 0.12) -> np.ndarray:
-    """The template placed in a ``size`` x ``size`` image, leaving ``margin`` (a fraction) around it.
+def canonical_landmarks(size: int, margin: float = 0.02) -> np.ndarray:
+    """The template placed in a ``size`` x ``size`` face: the brows-to-chin span of the face fills
+    the canvas but for ``margin`` (a fraction of ``size``) above the brows and below the chin,
+    and the face's midline is the canvas's vertical centre line.
 
     Returns:
         ``(68, 2)`` float64 pixel coordinates (x, y).
+
+    Example:
+        >>> lm = canonical_landmarks(224)
+        >>> round(lm[17:27, 1].min(), 2), round(lm[8, 1], 2)  # brow top, chin
+    (8.96, 215.04)
     """
     return (margin + CANONICAL_68 * (1.0 - 2.0 * margin)) * size

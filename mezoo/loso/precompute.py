@@ -28,7 +28,8 @@ def precompute_displacements(provider: DisplacementProvider, pid: str, data: Pre
     """The provider's output for every sample of ``data``, from the cache where it is there.
 
     The key covers the provider and its options, the sample, its onset and apex indices and the
-    content of its onset and apex frames (so new frames or settings never reuse old entries).
+    content of its onset and apex frames and validity mask (so new frames or settings never
+    reuse old entries). The provider gets each sample's mask.
     Sequence providers read the frames from onset to apex only for samples not yet cached.
 
     Returns:
@@ -36,7 +37,8 @@ def precompute_displacements(provider: DisplacementProvider, pid: str, data: Pre
     """
     n = len(data.keys)
     keys = [
-        digest("displacement", pid, s.key, s.onset, s.apex, data.onset[i].numpy(), data.apex[i].numpy())
+        digest("displacement", pid, s.key, s.onset, s.apex, data.onset[i].numpy(), data.apex[i].numpy(),
+               None if data.mask is None else data.mask[i].numpy())
         for i, s in enumerate(data.samples)
     ]
     out: list[np.ndarray | None] = [cache.load(k) if cache is not None else None for k in keys]
@@ -45,12 +47,15 @@ def precompute_displacements(provider: DisplacementProvider, pid: str, data: Pre
     chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
     with torch.no_grad():
         for chunk in tqdm(chunks, desc="displacements", unit="batch", disable=not progress, leave=False):
+            rows = torch.as_tensor(chunk)
+            masks = data.masks(rows, device)
             if provider.uses_sequence:
-                results = [provider.from_sequence(_sequence(data, i, size, color, device))[0] for i in chunk]
+                results = [provider.from_sequence(_sequence(data, i, size, color, device),
+                                                  None if masks is None else masks[k:k + 1])[0]
+                           for k, i in enumerate(chunk)]
             else:
-                rows = torch.as_tensor(chunk)
                 onset, apex, _ = data.frames(rows, device)
-                results = list(provider(onset, apex))
+                results = list(provider(onset, apex, masks))
             for i, d in zip(chunk, results):
                 array = d.cpu().numpy().astype(np.float16)
                 out[i] = array

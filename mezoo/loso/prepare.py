@@ -27,7 +27,9 @@ class Prepared:
     (clamped inside the clip) and ``near_index`` ``(N, 2j)`` their frame indices. ``faces`` is the
     face pipeline that read them, for whoever reads more frames of the same samples. For sequence
     models, ``sequence`` ``(N, T, C, H, W)`` uint8 holds each clip from its onset to its offset
-    resampled to T frames (see :func:`read_sequence`).
+    resampled to T frames (see :func:`read_sequence`). ``mask`` ``(N, 1, H, W)`` bool says which
+    pixels of each sample's frames come from the source image (one mask a clip: its frames share
+    the onset's calibration); ``None``: all.
     """
 
     samples: list[Sample]
@@ -42,6 +44,7 @@ class Prepared:
     near_index: np.ndarray | None = None
     faces: FaceReader | None = None
     sequence: Tensor | None = None
+    mask: Tensor | None = None
 
     @property
     def apex_choices(self) -> int:
@@ -60,6 +63,10 @@ class Prepared:
             picked = self.near[idx, (choice - 1).clamp_min(0)]
             apex = torch.where((choice > 0)[:, None, None, None], picked, apex)
         return onset, apex.to(device).float().div_(255), self.landmarks[idx].to(device)
+
+    def masks(self, idx: Tensor, device: torch.device | str) -> Tensor | None:
+        """The validity masks ``(B, 1, H, W)`` float (1 = valid) of the rows ``idx``, or ``None``."""
+        return None if self.mask is None else self.mask[idx].to(device).float()
 
     def sequence_frames(self, idx: Tensor, device: torch.device | str) -> tuple[Tensor, Tensor]:
         """The resampled clips ``(B, T, C, H, W)`` as floats in [0, 1] and the onset landmarks of rows ``idx``."""
@@ -149,7 +156,8 @@ def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, 
     """
     if sequence_length and interpolate is None:
         raise ValueError("sequence_length needs an interpolate function")
-    onsets, apexes, landmarks, near, near_index, sequences = [], [], [], [], [], []
+    onsets, apexes, landmarks, masks, near, near_index, sequences = [], [], [], [], [], [], []
+    faces = faces or _default_reader(size)
     for s in tqdm(samples, desc="reading frames", unit="sample", disable=not progress, leave=False):
         if s.onset > s.apex:
             raise DataError(
@@ -161,6 +169,7 @@ def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, 
         onsets.append(to_chw(onset, color))
         apexes.append(to_chw(apex, color))
         landmarks.append(lm)
+        masks.append(faces.mask(s)[None])
         if apex_jitter:
             index = near_apex(s, apex_jitter)
             near_index.append(index)
@@ -180,24 +189,28 @@ def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, 
         near_index=np.array(near_index) if apex_jitter else None,
         faces=faces,
         sequence=torch.from_numpy(np.stack(sequences)) if sequence_length else None,
+        mask=torch.from_numpy(np.stack(masks)),
     )
 
 
 @dataclass
 class Pairs:
-    """Random frame pairs for self-supervision: ``first``, ``second`` ``(P, C, H, W)`` uint8, and
-    the LOSO group of each pair's clip, so a fold uses only its training subjects' pairs."""
+    """Random frame pairs for self-supervision: ``first``, ``second`` ``(P, C, H, W)`` uint8, the
+    LOSO group of each pair's clip, so a fold uses only its training subjects' pairs, and the
+    clip's validity mask ``(P, 1, H, W)`` bool."""
 
     first: Tensor
     second: Tensor
     groups: np.ndarray
+    mask: Tensor | None = None
 
 
 def read_pairs(samples: Sequence[Sample], per_clip: int, size: int = 224, color: bool = True, seed: int = 0,
                progress: bool = True, faces: FaceReader | None = None) -> Pairs:
     """``per_clip`` random pairs of distinct frames from each clip, between its onset and offset."""
     rng = np.random.default_rng(seed)
-    first, second, groups = [], [], []
+    faces = faces or _default_reader(size)
+    first, second, groups, masks = [], [], [], []
     for s in tqdm(samples, desc="reading frame pairs", unit="sample", disable=not progress, leave=False):
         lo, hi = min(s.onset, s.offset), min(max(s.onset, s.offset), len(s) - 1)
         if hi <= lo:
@@ -207,6 +220,8 @@ def read_pairs(samples: Sequence[Sample], per_clip: int, size: int = 224, color:
             first.append(to_chw(read_face(s, int(i), size, faces)[0], color))
             second.append(to_chw(read_face(s, int(j), size, faces)[0], color))
             groups.append(s.group)
+            masks.append(faces.mask(s)[None])
     if not first:
         raise DataError("no clip has two frames to pair for self-supervision; set pairs_per_clip: 0")
-    return Pairs(torch.from_numpy(np.stack(first)), torch.from_numpy(np.stack(second)), np.array(groups))
+    return Pairs(torch.from_numpy(np.stack(first)), torch.from_numpy(np.stack(second)), np.array(groups),
+                 torch.from_numpy(np.stack(masks)))

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from mezoo import plugins
 from mezoo.augment import Augment, Augmentation
-from mezoo.config import call_with_options, component_options, dump, fingerprint
+from mezoo.config import call_with_options, component_options, defaults, dump, fingerprint
 from mezoo.data.cache import DiskCache
 from mezoo.data.sample import Dataset
 from mezoo.errors import ConfigError, DataError
@@ -74,9 +74,25 @@ def make_dataset(config: Mapping[str, Any]) -> Dataset:
     The root is ``dataset.root`` (what ``--data-root`` sets), else ``dataset.<name>.root``.
     """
     name, options = component_options(config, "dataset")
+    _check_composite_options(config, name)
     options = dict(options)
     own_root = options.pop("root", None)
     return plugins.make("dataset", name, root=config["dataset"].get("root") or own_root, **options)
+
+
+def _check_composite_options(config: Mapping[str, Any], name: str) -> None:
+    """A composite dataset (megc2019) reads its parts' options under its own section only: a
+    part's options changed at ``dataset.<part>`` would be ignored there, so they are an error
+    that names the key that works."""
+    parts = getattr(plugins.get("dataset", name), "composite_of", ())
+    packaged = defaults()["dataset"]
+    for part in parts:
+        given, default = config["dataset"].get(part) or {}, packaged.get(part) or {}
+        changed = sorted(k for k in given if given[k] != default.get(k))
+        if changed:
+            raise ConfigError(f"dataset.{part}.{changed[0]} is not read in a {name} run: the options of its part "
+                              f"{part} live under dataset.{name}.{part}; set dataset.{name}.{part}.{changed[0]} "
+                              f"instead")
 
 
 def is_sequence_model(config: Mapping[str, Any]) -> bool:
@@ -175,7 +191,8 @@ class FusionInputs:
             for start in tqdm(range(0, len(rows), batch_size), desc="regions", unit="batch",
                               disable=not progress, leave=False):
                 batch = rows[start:start + batch_size]
-                r, f = model.regions_and_face(*data.frames(batch, device), displacements[batch].to(device))
+                r, f = model.regions_and_face(*data.frames(batch, device), displacements[batch].to(device),
+                                              data.masks(batch, device))
                 if r is not None:
                     regions.append(r.half().cpu())
                 faces.append(f.half().cpu())
@@ -209,12 +226,14 @@ class PairSampler:
         self.batch_size = batch_size
         self.device = device
 
-    def sample(self, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """A batch ``(first, second)`` of ``(B, C, H, W)`` floats in [0, 1]."""
+    def sample(self, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor | None]:
+        """A batch ``(first, second)`` of ``(B, C, H, W)`` floats in [0, 1] and their validity
+        masks ``(B, 1, H, W)`` (or ``None``)."""
         pick = torch.as_tensor(self.rows)[torch.randint(len(self.rows), (self.batch_size,), generator=generator)]
         first = self.pairs.first[pick].to(self.device).float().div_(255)
         second = self.pairs.second[pick].to(self.device).float().div_(255)
-        return first, second
+        mask = None if self.pairs.mask is None else self.pairs.mask[pick].to(self.device).float()
+        return first, second, mask
 
 
 @dataclass
@@ -337,15 +356,17 @@ def _fold_forward(model: FRLDGT, data: Prepared, shared: Shared, augment: Augmen
 
     def augmented(idx: Tensor, choice: Tensor | None, displacement: Tensor | None) -> tuple[Tensor, ...]:
         onset, apex, landmarks = data.frames(idx, device, choice)
+        mask = data.masks(idx, device)
         parts = [onset, apex] if displacement is None else [onset, apex, displacement]
         stack = torch.cat(parts, dim=1)
         if augment.active:
-            stack, landmarks = augment(stack, landmarks, vector if displacement is not None else None, generator)
+            stack, landmarks, mask = _augment_with_mask(augment, stack, landmarks, mask,
+                                                        vector if displacement is not None else None, generator)
         onset, apex = stack[:, :channels], stack[:, channels:2 * channels]
         d = stack[:, 2 * channels:] if displacement is not None else None
         for aug in extra:
             onset, apex, d, landmarks = aug(onset, apex, d, landmarks, vector is not None, generator)
-        return onset, apex, landmarks, d
+        return onset, apex, landmarks, d, mask
 
     if shared.inputs:
         evaluate = shared.inputs[0].forward(model, device)
@@ -362,16 +383,16 @@ def _fold_forward(model: FRLDGT, data: Prepared, shared: Shared, augment: Augmen
                 return model.fusion(None if regions is None else regions.to(device).float(),
                                     face.to(device).float()), None
             d = stacks[idx, choice if choice is not None else 0].to(device).float()
-            onset, apex, landmarks, d = augmented(idx, choice, d)
-            return model.fusion(*model.regions_and_face(onset, apex, landmarks, d)), None
+            onset, apex, landmarks, d, mask = augmented(idx, choice, d)
+            return model.fusion(*model.regions_and_face(onset, apex, landmarks, d, mask)), None
 
         return forward
 
     def forward(idx: Tensor) -> tuple[Tensor, Tensor | None]:
         if not model.training:
-            return model(*data.frames(idx, device)), None
-        onset, apex, landmarks, _ = augmented(idx, choose(idx), None)
-        return model.training_step(onset, apex, landmarks)
+            return model(*data.frames(idx, device), mask=data.masks(idx, device)), None
+        onset, apex, landmarks, _, mask = augmented(idx, choose(idx), None)
+        return model.training_step(onset, apex, landmarks, mask)
 
     return forward
 
@@ -386,14 +407,26 @@ def _sequence_forward(model: FRLDGT, data: Prepared, augment: Augment, generator
 
     def forward(idx: Tensor) -> tuple[Tensor, Tensor | None]:
         frames, landmarks = data.sequence_frames(idx, device)
+        mask = data.masks(idx, device)
         if not model.training:
-            return model.forward_sequence(frames, landmarks), None
+            return model.forward_sequence(frames, landmarks, mask), None
         if augment.active:
-            stack, landmarks = augment(frames.flatten(1, 2), landmarks, None, generator)
+            stack, landmarks, mask = _augment_with_mask(augment, frames.flatten(1, 2), landmarks, mask, None, generator)
             frames = stack.unflatten(1, frames.shape[1:3])
-        return model.sequence_training_step(frames, landmarks)
+        return model.sequence_training_step(frames, landmarks, mask)
 
     return forward
+
+
+def _augment_with_mask(augment: Augment, stack: Tensor, landmarks: Tensor, mask: Tensor | None,
+                       vector: slice | None, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor | None]:
+    """:class:`Augment` on ``stack`` with the validity mask moved alike (as one more channel); a
+    pixel stays valid only where the warped mask is whole, so the border a rotation brings in is
+    invalid too."""
+    if mask is None:
+        return (*augment(stack, landmarks, vector, generator), None)
+    moved, landmarks = augment(torch.cat([stack, mask], dim=1), landmarks, vector, generator)
+    return moved[:, :-1], landmarks, (moved[:, -1:] > 0.999).to(mask.dtype)
 
 
 @torch.no_grad()

@@ -14,8 +14,15 @@ def test_au_boxes_order_and_placement():
     assert named["au1_left"][0] < named["au2"][0] < named["au1_right"][0]
     assert named["au1_left"][1] < named["au3_left"][1] < named["au5_left"][1] < named["au6"][1]
     assert named["au5_left"][0] < named["au4"][0] < named["au5_right"][0]
-    # Inside the image and square.
-    assert (boxes >= 0).all() and (boxes <= 224).all()
+    # Inside the canvas across; up and down, the canvas holds the face from brows to chin
+    # (mezoo.face.template), so the brow and glabella boxes, which reach onto the forehead, stick
+    # out above it by at most 55 % of their height, and the chin box below it by at most 10 %.
+    side = boxes[:, 3] - boxes[:, 1]
+    assert (boxes[:, 0] >= 0).all() and (boxes[:, 2] <= 224).all()
+    assert (boxes[3:8, 1] >= 0).all() and (boxes[3:8, 3] <= 224).all()
+    assert (-boxes[:3, 1] <= 0.55 * side[:3]).all() and (boxes[:3, 3] <= 224).all()
+    assert boxes[8, 1] >= 0 and boxes[8, 3] - 224 <= 0.1 * side[8]
+    # Square.
     assert torch.allclose(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
 
 

@@ -111,7 +111,10 @@ def test_au_boxes_on_a_real_face_are_inside_it_and_in_order(photo, detector):
     for name, (x1, y1, x2, y2) in names.items():
         assert lm[0:17, 0].min() - 2 <= x1 < x2 <= lm[0:17, 0].max() + 2, name
         assert lm[17:27, 1].min() - 0.6 * iod <= y1 < y2 <= lm[8, 1] + 0.2 * iod, name
-        assert 0 <= x1 and 0 <= y1 and x2 <= 224 and y2 <= 224, name
+        assert 0 <= x1 and x2 <= 224, name
+        # the canvas is the face from brows to chin: only the boxes that reach onto the forehead
+        # (brows, glabella) start above it, by at most 55 % of their height
+        assert y1 >= (-0.55 * (y2 - y1) if name in ("au1_left", "au1_right", "au2") else 0), name
     # the documented order: brows, glabella, lower lids, nose, mouth corners, chin; left before right
     y = {k: c[1] for k, c in centre.items()}
     assert y["au1_left"] < y["au3_left"] < y["au5_left"] < y["au6"]
@@ -167,8 +170,12 @@ def test_reader_caches_faces_and_rebuilds_truncated_entries(photo, tmp_path, mon
     assert face.shape == (112, 112, 3) and lm.shape == (68, 2)
     first.read(samples[1], samples[1].onset)
     assert len(calls) == 2  # once per clip, on its onset frame
-    assert first.summary() == [{"dataset": "casme2", "clips": 2, "known": 0, "detected": 2, "padded": 0,
-                                "whole_image": 0, "failed": 0}]
+    [row] = first.summary()
+    assert {k: row[k] for k in ("dataset", "clips", "known", "detected", "padded", "whole_image", "failed",
+                                "several_faces", "valid")} == {
+        "dataset": "casme2", "clips": 2, "known": 0, "detected": 2, "padded": 0, "whole_image": 0, "failed": 0,
+        "several_faces": 0, "valid": 1.0}  # the face lies well inside the 512 x 512 photo
+    assert row["eye_angle"] < 1.0
     # a second reader (a later run, another fold) finds everything in the cache
     second = FaceReader(size=112, cache_dir=tmp_path / "cache")
     again, lm2 = second.read(samples[0], samples[0].apex)

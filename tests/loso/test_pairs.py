@@ -17,8 +17,9 @@ def test_pairs_never_come_from_the_test_subject():
         sampler = PairSampler(pairs, fold.subject, batch_size=64, device=torch.device("cpu"))
         assert fold.subject not in set(pairs.groups[sampler.rows])
         assert len(sampler.rows) == 12
-        first, second = sampler.sample(torch.Generator().manual_seed(0))
+        first, second, mask = sampler.sample(torch.Generator().manual_seed(0))
         assert first.shape == (64, 3, 32, 32) and first.max() <= 1.0
+        assert mask.shape == (64, 1, 32, 32) and (mask == 1).all()  # synthetic frames are whole
         # Every sampled pair is one of the training subjects' pairs.
         test_rows = np.flatnonzero(pairs.groups == fold.subject)
         test_frames = pairs.first[test_rows].float().div(255)

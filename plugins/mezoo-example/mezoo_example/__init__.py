@@ -15,7 +15,8 @@ class NormalFlow(DisplacementProvider):
     vanishes the estimate is unstable, so it is clamped to ``max_shift`` pixels.
 
     Shape:
-        - onset, apex: ``(B, C, H, W)`` in ``[0, 1]``; output: ``(B, 2, H, W)`` pixels.
+        - onset, apex: ``(B, C, H, W)`` in ``[0, 1]``; mask: ``(B, 1, H, W)`` (1 = valid pixel);
+          output: ``(B, 2, H, W)`` pixels, 0 outside the mask.
     """
 
     trainable = False
@@ -26,7 +27,7 @@ class NormalFlow(DisplacementProvider):
         self.eps = eps
         self.max_shift = max_shift
 
-    def forward(self, onset: Tensor, apex: Tensor) -> Tensor:
+    def forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> Tensor:
         k = 2 * int(3 * self.sigma) + 1
         a = gaussian_blur2d(onset.mean(1, keepdim=True), (k, k), (self.sigma, self.sigma))
         b = gaussian_blur2d(apex.mean(1, keepdim=True), (k, k), (self.sigma, self.sigma))
@@ -34,7 +35,8 @@ class NormalFlow(DisplacementProvider):
         grad = grad / 8.0  # kornia's unnormalised Sobel is 8x the central difference
         it = b - a
         flow = -it * grad / (grad.pow(2).sum(1, keepdim=True) + self.eps)
-        return flow.clamp(-self.max_shift, self.max_shift)
+        flow = flow.clamp(-self.max_shift, self.max_shift)
+        return flow if mask is None else flow * mask
 
 
 @hookimpl
