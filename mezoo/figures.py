@@ -201,7 +201,7 @@ def regions_figure(face: np.ndarray, landmarks: np.ndarray, panels: Sequence[tup
             color = colors(k % 10)
             share = "" if valid[k] is None else f" {valid[k]:.0%}"
             ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, lw=1.5, ec=color))
-            ax.text(x1 + 2, y1 + 2, f"{k + 1} {label}{share}", color="white", fontsize=6, va="top",
+            ax.text(max(x1, 0) + 2, max(y1, 0) + 2, f"{k + 1} {label}{share}", color="white", fontsize=6, va="top",
                     bbox={"facecolor": color, "alpha": 0.75, "pad": 1, "lw": 0})
         ax.set_title(name, fontsize=9)
         ax.set_xlim(0, face.shape[1])
