@@ -178,7 +178,7 @@ def regions_figure(face: np.ndarray, landmarks: np.ndarray, panels: Sequence[tup
         panels: ``(title, boxes (K, 4) x1 y1 x2 y2, names)`` per panel, e.g. the 9 AU regions
             and the 3x3 grid.
         mask: ``(H, W)`` bool, the pixels that come from the source image: the others are
-            hatched red, and each box is labelled with its valid share.
+            shaded red, and each box is labelled with its valid share.
     """
     import torch
 

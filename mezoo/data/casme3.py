@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mezoo.data.native import NativeDataset, as_int, as_text, list_frames, pick_frames_root, read_table
-from mezoo.data.sample import Sample
+from mezoo.data.sample import Sample, exclude_hint
 from mezoo.errors import DataError
 
 COLUMNS = {
@@ -72,7 +72,7 @@ class CASME3(NativeDataset):
             if onset is None:
                 raise DataError(f"sample casme3/{subject}/{episode}: onset {row['onset']!r} in {sheet} is not a "
                                 f"frame number; fix the row or exclude the sample with "
-                                f"--set {self.settings}.exclude=[{subject}/{episode}]")
+                                f"{exclude_hint(self.settings, subject, episode)}")
             if offset == 0:  # the real sheet has two such rows: unknown, so the clip ends at its apex
                 offset = apex
                 unknown_offset.append(f"{subject}/{episode}")

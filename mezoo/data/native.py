@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mezoo.data.sample import Dataset, Sample
+from mezoo.data.sample import Dataset, Sample, exclude_hint
 from mezoo.errors import DataError
 
 #: Image files a frame folder may hold.
@@ -264,7 +264,7 @@ class NativeDataset(Dataset):
             if onset is None:
                 raise DataError(f"sample {self.name}/{subject}/{episode}: onset {row['onset']!r} in {source} is "
                                 f"not a frame number; fix the row or exclude the sample with "
-                                f"--set {self.settings}.exclude=[{subject}/{episode}]")
+                                f"{exclude_hint(self.settings, subject, episode)}")
             sample = self.clip(frames_root / subject / episode, subject, episode, as_text(row["emotion"]), onset,
                                apex, offset or None, source)
             if sample is None:
@@ -310,14 +310,14 @@ class NativeDataset(Dataset):
             return None  # left out (``exclude``); its frames are not looked at, they may be why
         if not folder.is_dir():
             raise DataError(f"sample {key}: frame folder {folder} does not exist (annotated in {source}); "
-                            f"restore it or exclude the sample with --set {self.settings}.exclude=[{subject}/{episode}]")
+                            f"restore it or exclude the sample with {exclude_hint(self.settings, subject, episode)}")
         if onset is not None and apex is not None and onset > apex:
             raise DataError(f"sample {key}: onset frame {onset} comes after apex frame {apex} in {source}; "
-                            f"fix the annotation or exclude the sample with --set {self.settings}.exclude=[{subject}/{episode}]")
+                            f"fix the annotation or exclude the sample with {exclude_hint(self.settings, subject, episode)}")
         frames, numbers = listing if listing is not None else list_frames(folder)
         if not frames:
             raise DataError(f"sample {key}: no numbered image files in {folder}; restore them or exclude the sample "
-                            f"with --set {self.settings}.exclude=[{subject}/{episode}]")
+                            f"with {exclude_hint(self.settings, subject, episode)}")
         where = {n: i for i, n in enumerate(numbers)}
 
         def position(number: int | None, what: str, default: int) -> int:
@@ -327,7 +327,7 @@ class NativeDataset(Dataset):
                 raise DataError(
                     f"sample {key}: {what} frame {number} (from {source}) has no file in {folder}, whose frames "
                     f"are numbered {numbers[0]}-{numbers[-1]}; fix the annotation or exclude the sample with "
-                    f"--set {self.settings}.exclude=[{subject}/{episode}]"
+                    f"{exclude_hint(self.settings, subject, episode)}"
                 )
             return where[number]
 
@@ -336,7 +336,7 @@ class NativeDataset(Dataset):
         ap = position(apex, "apex", (on + off) // 2)
         if on > ap:
             raise DataError(f"sample {key}: onset frame {onset} comes after apex frame {apex} in {source}; "
-                            f"fix the annotation or exclude the sample with --set {self.settings}.exclude=[{subject}/{episode}]")
+                            f"fix the annotation or exclude the sample with {exclude_hint(self.settings, subject, episode)}")
         off = max(off, ap)
         gaps = [n for a, b in zip(numbers[on:off], numbers[on + 1:off + 1]) for n in range(a + 1, b)]
         if gaps:

@@ -25,6 +25,12 @@ class FrameSource(Protocol):
         """The 68 landmarks of frame ``index`` as ``(68, 2)`` pixels, or ``None`` if unknown."""
 
 
+def exclude_hint(settings: str, subject: str, episode: str) -> str:
+    """The ``--set`` that leaves ``subject/episode`` out of the dataset whose options live under
+    ``settings`` (``dataset.casme2``, ``dataset.megc2019.casme2``, ...)."""
+    return f"--set {settings}.exclude=[{subject}/{episode}]"
+
+
 @dataclass(frozen=True)
 class Sample:
     """One micro-expression clip: where its frames are, its key frames and its label.
@@ -51,7 +57,7 @@ class Sample:
     @property
     def exclude_hint(self) -> str:
         """How to leave this sample out, as a ``--set`` that works in the run at hand."""
-        return f"--set {self.settings or 'dataset.' + self.dataset}.exclude=[{self.subject}/{self.episode}]"
+        return exclude_hint(self.settings or f"dataset.{self.dataset}", self.subject, self.episode)
 
     @property
     def key(self) -> str:

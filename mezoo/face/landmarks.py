@@ -193,7 +193,6 @@ class LandmarkDetector:
             return None
         return Detection(landmarks, box, how, len(boxes))
 
-
     def _upright_refit(self, image: np.ndarray, landmarks: np.ndarray, size: int = 224) -> np.ndarray:
         """The landmarks fitted again on the face turned upright by a first calibration, mapped back.
 
@@ -240,8 +239,12 @@ def shape_residual(landmarks: np.ndarray) -> float:
     template = canonical_landmarks(224)
     points = list(STABLE_POINTS)
     moved = transform_points(np.asarray(landmarks, dtype=np.float64), calibration_matrix(landmarks, 224))
-    iod = float(np.linalg.norm(template[42:48].mean(0) - template[36:42].mean(0)))
-    return float(np.sqrt(((moved[points] - template[points]) ** 2).sum(1).mean())) / iod
+    return float(np.sqrt(((moved[points] - template[points]) ** 2).sum(1).mean())) / _iod(template)
+
+
+def _iod(landmarks: np.ndarray) -> float:
+    """The inter-ocular distance: between the centres of the eyes (36-41 and 42-47)."""
+    return float(np.linalg.norm(landmarks[42:48].mean(0) - landmarks[36:42].mean(0)))
 
 
 def eye_angle(landmarks: np.ndarray) -> float:
@@ -251,13 +254,13 @@ def eye_angle(landmarks: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(d[1], d[0])))
 
 
-def similarity_fit(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """The similarity transform (rotation, uniform scale, translation) taking ``src`` closest to
-    ``dst`` in (weighted) least squares: Umeyama's closed form (IEEE TPAMI 1991).
+    ``dst`` in least squares: Umeyama's closed form (IEEE TPAMI 1991). (OpenCV's
+    ``estimateAffinePartial2D`` offers only the RANSAC and LMedS estimators.)
 
     Args:
         src, dst: ``(N, 2)`` corresponding points, N >= 2.
-        weights: ``(N,)`` non-negative weights; ``None``: all 1.
 
     Returns:
         ``(2, 3)`` float64 matrix ``[s R | t]``.
@@ -268,14 +271,12 @@ def similarity_fit(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None 
         True
     """
     src, dst = np.asarray(src, dtype=np.float64), np.asarray(dst, dtype=np.float64)
-    w = np.ones(len(src)) if weights is None else np.asarray(weights, dtype=np.float64)
-    w = w / w.sum()
-    mu_s, mu_d = w @ src, w @ dst
+    mu_s, mu_d = src.mean(0), dst.mean(0)
     x, y = src - mu_s, dst - mu_d
-    u, sing, vt = np.linalg.svd((y * w[:, None]).T @ x)
+    u, sing, vt = np.linalg.svd(y.T @ x / len(x))
     d = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
     rot = u @ d @ vt
-    variance = float(w @ (x**2).sum(1))
+    variance = float((x**2).sum(1).mean())
     if variance <= 0:
         raise MezooError("calibration failed: the landmarks are degenerate (all at one point)")
     scale = float(np.trace(np.diag(sing) @ d)) / variance
@@ -302,17 +303,17 @@ def calibration_matrix(landmarks: np.ndarray, size: int = 224, margin: float = 0
         MezooError: the landmarks are degenerate.
     """
     template = canonical_landmarks(size, margin)
-    keep = np.array(STABLE_POINTS)
+    stable = np.array(STABLE_POINTS)
+    keep = stable
     src = np.asarray(landmarks, dtype=np.float64)
-    floor = 0.05 * float(np.linalg.norm(template[42:48].mean(0) - template[36:42].mean(0)))
+    floor = 0.05 * _iod(template)
     matrix = similarity_fit(src[keep], template[keep])
     for _ in range(3):
         residual = np.full(68, np.nan)
-        residual[list(STABLE_POINTS)] = np.linalg.norm(transform_points(src[list(STABLE_POINTS)], matrix)
-                                                        - template[list(STABLE_POINTS)], axis=1)
+        residual[stable] = np.linalg.norm(transform_points(src[stable], matrix) - template[stable], axis=1)
         paired = np.fmax(residual, residual[list(MIRROR_68)])  # a point and its mirror, judged together
         bound = max(3.0 * float(np.nanmedian(paired[keep])), floor)
-        kept = np.array([i for i in STABLE_POINTS if paired[i] <= bound])
+        kept = stable[paired[stable] <= bound]
         if len(kept) == len(keep) or len(kept) < 10:
             break
         keep = kept

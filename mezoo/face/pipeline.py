@@ -267,7 +267,8 @@ class FaceReader:
             raise DataError(
                 f"sample {sample.key}: frame {path} is {image.shape[1]} x {image.shape[0]} px but the clip's onset "
                 f"{face.frame} is {face.shape[1]} x {face.shape[0]}; every frame of a clip is calibrated with the "
-                f"onset's transform, so they must share one size: restore the frame or exclude the sample"
+                f"onset's transform, so they must share one size: restore the frame or exclude the sample with "
+                f"{sample.exclude_hint}"
             )
         return warp_face(image, face.matrix, self.size)
 

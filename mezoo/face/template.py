@@ -72,7 +72,7 @@ def canonical_landmarks(size: int, margin: float = 0.02) -> np.ndarray:
 
     Example:
         >>> lm = canonical_landmarks(224)
-        >>> round(lm[17:27, 1].min(), 2), round(lm[8, 1], 2)  # brow top, chin
-    (8.96, 215.04)
+        >>> round(float(lm[17:27, 1].min()), 2), round(float(lm[8, 1]), 2)  # brow top, chin
+        (4.48, 219.52)
     """
     return (margin + CANONICAL_68 * (1.0 - 2.0 * margin)) * size
