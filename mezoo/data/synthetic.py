@@ -265,10 +265,30 @@ class SyntheticClip:
         u += (points - c) @ rot.T + c - points + self.drift * frac
         return u
 
-    def frame(self, index: int) -> np.ndarray:
+    def _field(self, index: int) -> np.ndarray:
+        """``(size, size, 2)`` the displacement the frame is rendered with: frame(x) = face(x - u(x))."""
         n = self._n
         u = self._displacement(self._coarse, index).reshape(n, n, 2).astype(np.float32)
-        u = cv2.resize(u, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(u, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+
+    def motion(self, first: int, second: int) -> np.ndarray:
+        """The true motion from frame ``first`` to frame ``second``: ``(2, size, size)`` float32 pixels
+        (x then y), at each pixel of ``first``, where its content is in ``second``.
+
+        Exact for the frames as rendered (before noise and flicker): the pixel ``x`` of ``first``
+        shows the face at ``x - u1(x)``, which ``second`` shows at the ``y`` with
+        ``y - u2(y) = x - u1(x)``, solved by fixed-point iteration (the fields are smooth and
+        small, so it converges to well under 0.01 px in a few steps).
+        """
+        u1, u2 = self._field(first), self._field(second)
+        source = self._grid - u1
+        y = source + u2
+        for _ in range(4):
+            y = source + cv2.remap(u2, y[..., 0], y[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return np.ascontiguousarray((y - self._grid).transpose(2, 0, 1))
+
+    def frame(self, index: int) -> np.ndarray:
+        u = self._field(index)
         # Backward warp: the pixel at x comes from x - u(x), a good inverse for smooth, small u.
         maps = self._grid - u
         out = cv2.remap(self.face.image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR,
@@ -300,11 +320,14 @@ class SyntheticDataset(Dataset):
 
     classes: ClassVar[tuple[str, ...]] = CLASSES
     # Scaled down from the defaults so the embedded LOSO finishes in minutes on 2 CPU cores:
-    # fewer epochs, and a lighter DGM (half resolution, 8 base channels, 16 pairs a step) with a
-    # longer self-supervised warm-up, since the classifier trains for only a few dozen steps.
+    # fewer epochs, and a lighter DGM (half resolution, 8 base channels, 16 pairs a step) that
+    # starts from the weights pre-trained on synthetic clips of other seeds (scripts/pretrain_dgm.py);
+    # from scratch (weights: null), a longer self-supervised warm-up, since the classifier trains
+    # for only a few dozen steps.
     config_defaults: ClassVar[dict[str, Any]] = {
         "train": {"epochs": 10},
-        "displacement": {"dgm": {"scale": 0.5, "width": 8, "pair_batch_size": 16, "warmup_steps": 150}},
+        "displacement": {"dgm": {"scale": 0.5, "width": 8, "pair_batch_size": 16, "warmup_steps": 150,
+                                 "weights": "synthetic"}},
     }
 
     def __init__(self, root: Any = None, subjects: int = 8, clips_per_subject: int = 12, frames: int = 12,
@@ -338,3 +361,22 @@ class SyntheticDataset(Dataset):
                     emotion=label, label=label, source=clip,
                 ))
         return out
+
+
+def true_motion(sample: Sample, size: int | None = None, first: int | None = None,
+                second: int | None = None) -> np.ndarray:
+    """The true motion of a synthetic sample from ``first`` (default its onset) to ``second``
+    (default its apex): ``(2, size, size)`` float32 pixels on the ``size`` canvas the face stage
+    resizes the frames to (default the dataset's own size, where the two coincide).
+
+    Raises:
+        ValueError: ``sample`` is not from the ``synthetic`` dataset (only it knows its motion).
+    """
+    clip = sample.source
+    if not isinstance(clip, SyntheticClip):
+        raise ValueError(f"sample {sample.key}: only synthetic samples know their true motion")
+    flow = clip.motion(sample.onset if first is None else first, sample.apex if second is None else second)
+    if size is not None and size != clip.size:
+        flow = cv2.resize(flow.transpose(1, 2, 0), (size, size), interpolation=cv2.INTER_LINEAR)
+        flow = np.ascontiguousarray(flow.transpose(2, 0, 1)) * (size / clip.size)
+    return flow

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from torch import Tensor, nn
+
+
+#: Batches of training pairs a trainable provider's :meth:`~DisplacementProvider.refresh_statistics`
+#: receives after training.
+REFRESH_BATCHES = 8
 
 
 class DisplacementProvider(nn.Module, ABC):
@@ -21,7 +27,8 @@ class DisplacementProvider(nn.Module, ABC):
 
     A provider with ``uses_sequence = True`` implements :meth:`from_sequence`, which receives
     every frame from the onset to the apex. ``vector_field = True`` says the output is an (x, y)
-    displacement, so augmentation rotates and mirrors it as vectors.
+    displacement, so augmentation rotates and mirrors it as vectors; ``in_pixels = True`` that it
+    is in pixels, so ``mezoo motion-accuracy`` gives its end-point error.
 
     For sequence models (FRL-DGT-S), :meth:`pairs` pairs the onset with every later frame of a
     clip and returns one displacement per pair (for the DGM, the paper's DGM-S).
@@ -44,6 +51,8 @@ class DisplacementProvider(nn.Module, ABC):
     trainable: bool = False
     uses_sequence: bool = False
     vector_field: bool = True
+    #: the output is a displacement in pixels (``of_norm``'s, normalised per sample, is not)
+    in_pixels: bool = True
     #: part of the cache key of a deterministic provider's outputs: bump it when they change
     cache_version: str = "1"
     pairs_per_clip: int = 0
@@ -85,6 +94,11 @@ class DisplacementProvider(nn.Module, ABC):
     def pair_loss(self, first: Tensor, second: Tensor, mask: Tensor | None = None) -> Tensor | None:
         """A self-supervised loss on a batch of frame pairs, or ``None``."""
         return None
+
+    def refresh_statistics(self, batches: Iterable[tuple[Tensor, Tensor, Tensor | None]]) -> None:
+        """Called after training with batches of ``(first, second, mask)`` training frame pairs,
+        before the model predicts: e.g. the DGM recomputes its batch-norm statistics. Default:
+        nothing (the batches are not even drawn)."""
 
 
 def _fold_pairs(frames: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | None]:

@@ -15,5 +15,7 @@ class OFNorm(Farneback):
     Options are those of :class:`~mezoo.displacement.farneback.Farneback`.
     """
 
+    in_pixels = False
+
     def forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> Tensor:
         return per_sample_normalize(super().forward(onset, apex, mask), mask)

@@ -17,7 +17,7 @@ ROWS: dict[str, tuple[str, tuple[str, str, str, str, str, str]]] = {
     "M0": ("DGM -> optical flow (farneback)", ("-> OpticalFlow", "yes", "yes", "yes", "yes", "Fu-B")),
     "M1": ("DGM -> OF+NORM (of_norm)", ("-> OF+NORM", "yes", "yes", "yes", "yes", "Fu-B")),
     "M2": ("DGM -> dynamic image", ("-> DynamicImage", "yes", "yes", "yes", "yes", "Fu-B")),
-    "M3": ("DGM without self-supervision", ("w/o self-supervise", "yes", "yes", "yes", "yes", "Fu-B")),
+    "M3": ("DGM without self-supervision (and without pre-trained weights)", ("w/o self-supervise", "yes", "yes", "yes", "yes", "Fu-B")),
     "M4": ("Fu-B-Attn -> Fu-A-Attn", ("yes", "yes", "yes", "yes", "yes", "-> Fu-A-Attn")),
     "M5": ("AU regions -> 3x3 patches", ("yes", "-> 3x3 patches", "yes", "yes", "yes", "Fu-B")),
     "M6": ("no full-face fusion", ("yes", "yes", "no", "yes", "yes", "Fu-B")),
@@ -39,7 +39,8 @@ def row_config(base: Mapping[str, Any], row: str) -> dict[str, Any]:
         "M0": {"displacement": {"name": "farneback"}},
         "M1": {"displacement": {"name": "of_norm"}},
         "M2": {"displacement": {"name": "dynamic_image"}},
-        "M3": {"displacement": {"dgm": {"self_supervised": False}}},
+        # pre-trained weights are self-supervision too (on other clips): M3 starts from scratch
+        "M3": {"displacement": {"dgm": {"self_supervised": False, "weights": None}}},
         "M4": {"fusion": {"name": "fu_a_attn", "fu_a_attn": fu_b}},
         "M5": {"regions": {"kind": "grid3x3"}},
         "M6": {"fusion": {"fu_b_attn": {"use_full_face": False}}},
@@ -73,12 +74,14 @@ def ablation_table(results: Mapping[str, RunResult]) -> str:
     if len(parts) < 2:
         parts = []
     head = ["Method", "DGM", "AU Regions", "Full-face Fusion", "Global Fusion", "Local Fusion", "Fu-B-Attn",
-            "Full UF1", "Full UAR"]
+            "Full UF1", "Full UAR", "Fold time (s)"]
     head += [f"{PART_TITLES.get(p, p)} {m}" for p in parts for m in ("UF1", "UAR")]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 7 + "---:|" * (len(head) - 7)]
+    seconds = lambda r: r.report["run"].get("fold_seconds")  # noqa: E731 (older reports lack it)
     for row, result in results.items():
         full = result.report["full"]
-        cells = [row, *ROWS[row][1], f"{full['uf1']:.3f}", f"{full['uar']:.3f}"]
+        cells = [row, *ROWS[row][1], f"{full['uf1']:.3f}", f"{full['uar']:.3f}",
+                 "-" if seconds(result) is None else f"{seconds(result):.0f}"]
         for p in parts:
             s = result.report["parts"].get(p)
             cells += [f"{s['uf1']:.3f}", f"{s['uar']:.3f}"] if s else ["-", "-"]

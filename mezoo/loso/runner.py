@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from mezoo.augment import Augment, Augmentation
 from mezoo.config import call_with_options, component_options, defaults, dump, fingerprint
 from mezoo.data.cache import DiskCache
 from mezoo.data.sample import Dataset
+from mezoo.displacement.base import REFRESH_BATCHES
 from mezoo.errors import ConfigError, DataError
 from mezoo.face.pipeline import FaceReader
 from mezoo.loso.folds import Fold, loso_folds
@@ -316,6 +317,7 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
     forward = _fold_forward(model, data, shared, *_augmentations(config), torch.Generator().manual_seed(seed + 1),
                             device)
     pair_loss: Callable[[torch.Generator], Tensor] | None = None
+    sampler = None
     if shared.pairs is not None:
         sampler = PairSampler(shared.pairs, fold.subject,
                               int(model.displacement.pair_batch_size or train["batch_size"]), device)
@@ -324,6 +326,9 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
     start = time.perf_counter()
     history = train_fold(model, forward, fold.train, data.labels[fold.train], num_classes, train, device, seed,
                          fold.subject, progress, pair_loss)
+    if model.displacement.trainable:
+        model.displacement.refresh_statistics(_training_pairs(data, fold, sampler, int(train["batch_size"]),
+                                                              seed + 2, device))
     probs = predict(model, forward, fold.test, int(train["batch_size"]))
     if checkpoint is not None:
         save_checkpoint(model, checkpoint)
@@ -339,6 +344,23 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
     if weights:
         done["fusion_weights"] = weights
     return done
+
+
+def _training_pairs(data: Prepared, fold: Fold, sampler: PairSampler | None, batch_size: int, seed: int,
+                    device: torch.device) -> Iterator[tuple[Tensor, Tensor, Tensor | None]]:
+    """Batches of the fold's training pairs for a provider's :meth:`refresh_statistics`: self-supervision
+    pairs when there are some, else the training rows' onset and apex (never the test subject's)."""
+    generator = torch.Generator().manual_seed(seed)
+    if sampler is not None:
+        for _ in range(REFRESH_BATCHES):
+            yield sampler.sample(generator)
+        return
+    rows = torch.as_tensor(fold.train, dtype=torch.long)
+    rows = rows[torch.randperm(len(rows), generator=generator)][:REFRESH_BATCHES * batch_size]
+    for start in range(0, len(rows), batch_size):
+        idx = rows[start:start + batch_size]
+        onset, apex, _ = data.frames(idx, device)
+        yield onset, apex, data.masks(idx, device)
 
 
 def _fold_forward(model: FRLDGT, data: Prepared, shared: Shared, augment: Augment, extra: list[Augmentation],
@@ -561,6 +583,8 @@ def _finish(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...], 
         "fusion": config["fusion"]["name"],
         "folds": len(folds),
         "fingerprint": fingerprint(config),
+        # training and prediction of every fold, summed (preparation and precomputation excluded)
+        "fold_seconds": round(sum(float(results[f.subject].get("seconds", 0.0)) for f in folds), 1),
     }
     title = f"{config['displacement']['name']} + {config['fusion']['name']}"
     text = markdown(report, title)

@@ -63,3 +63,47 @@ def test_apex_differs_from_onset_more_than_offset_noise():
     onset, apex = s.read_frame(0).astype(float), s.read_frame(s.apex).astype(float)
     assert np.abs(apex - onset).mean() > 0.1
     assert np.abs(s.read_frame(0).astype(float) - onset).max() == 0
+
+
+def test_true_motion_is_the_landmark_motion_it_was_drawn_from():
+    import cv2
+
+    from mezoo.data.synthetic import true_motion
+
+    errors, moved = [], []
+    for sample in SyntheticDataset(subjects=2, clips_per_subject=6).samples():
+        flow = true_motion(sample)
+        assert flow.shape == (2, 224, 224) and flow.dtype == np.float32
+        before, after = sample.source.landmarks(sample.onset), sample.source.landmarks(sample.apex)
+        inside = ((before >= 1) & (before <= 222)).all(1)  # a wide face's jaw may leave the frame
+        before, after = before[inside], after[inside]
+        x, y = (before[:, i].astype(np.float32)[None] for i in (0, 1))
+        at = np.stack([cv2.remap(flow[c], x, y, cv2.INTER_LINEAR)[0] for c in (0, 1)], 1)
+        errors.append(np.linalg.norm(at - (after - before), axis=1))
+        moved.append(np.linalg.norm(after - before, axis=1).max())
+    errors = np.concatenate(errors)
+    # the landmarks are drawn with the exact field, the frames with one interpolated from a 2x coarser
+    # grid: they agree to a tenth of a pixel on motions of 1-3 px
+    assert min(moved) > 0.5 and np.median(errors) < 0.05
+    assert np.quantile(errors, 0.99) < 0.15 and errors.max() < 0.3
+
+
+def test_true_motion_on_a_resized_canvas_and_of_identical_frames():
+    from mezoo.data.synthetic import true_motion
+
+    sample = SyntheticDataset(subjects=2, clips_per_subject=3, size=112).samples()[0]
+    full = true_motion(sample)
+    twice = true_motion(sample, size=224)
+    assert twice.shape == (2, 224, 224)
+    assert np.abs(twice.mean((1, 2)) - 2 * full.mean((1, 2))).max() < 0.02  # pixels scale with the canvas
+    assert np.abs(true_motion(sample, first=3, second=3)).max() < 1e-4
+
+
+def test_true_motion_only_for_synthetic_samples():
+    from mezoo.data.sample import Sample
+    from mezoo.data.synthetic import true_motion
+
+    other = Sample(dataset="casme2", subject="01", episode="EP01", onset=0, apex=1, offset=2, emotion="happiness",
+                   label="positive", source=None)
+    with pytest.raises(ValueError, match="only synthetic samples know their true motion"):
+        true_motion(other)

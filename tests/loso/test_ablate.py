@@ -20,6 +20,7 @@ def test_each_row_changes_one_thing():
     assert row_config(base, "M1")["displacement"]["name"] == "of_norm"
     assert row_config(base, "M2")["displacement"]["name"] == "dynamic_image"
     assert row_config(base, "M3")["displacement"]["dgm"]["self_supervised"] is False
+    assert row_config(base, "M3")["displacement"]["dgm"]["weights"] is None  # no pre-training either
     m4 = row_config(base, "M4")
     assert m4["fusion"]["name"] == "fu_a_attn" and m4["fusion"]["fu_a_attn"]["embed_dim"] == 64
     assert row_config(base, "M5")["regions"]["kind"] == "grid3x3"
@@ -45,6 +46,7 @@ def test_ablate_command_writes_table_2(tiny_config, tmp_path):
     assert result.exit_code == 0, result.output
     assert "| Method | DGM | AU Regions | Full-face Fusion | Global Fusion | Local Fusion | Fu-B-Attn |" in result.output
     assert "| M0 | -> OpticalFlow | yes |" in result.output
+    assert "| Full UF1 | Full UAR | Fold time (s) |" in result.output
     assert "| M5 | yes | -> 3x3 patches |" in result.output
     saved = json.loads((out / "ablation.json").read_text())
     assert set(saved) == {"M0", "M5"} and saved["M0"]["full"]["n"] == 18

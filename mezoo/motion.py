@@ -1,0 +1,220 @@
+"""How well the displacement providers see 1-3 px motion: errors against the true motion.
+
+The ``synthetic`` dataset knows the motion it rendered between onset and apex
+(:func:`~mezoo.data.synthetic.true_motion`); :func:`measure` compares each displacement provider's
+output with it, sample by sample, on the calibrated canvas:
+
+- **EPE** (end-point error, px): the mean length of ``D - truth`` over the *face* (the hull of the
+  68 landmarks and the 9 AU boxes) and inside the *AU boxes* (their union);
+- **AE** (angular error, degrees, Barron et al. 1994): the angle between ``(u, v, 1)`` and
+  ``(u*, v*, 1)``, mean over the face; it weighs direction and magnitude together;
+- **direction** (degrees): the mean angle between ``D`` and the truth where the truth moves by
+  at least 0.5 px, magnitude left out: the one column a normalised output (``of_norm``) has;
+- **face / background**: the mean magnitude on the face over the mean magnitude on the
+  background (beyond the face by 8 px); the truth's own ratio is its row's value (the head's drift
+  moves the background too).
+
+Errors are first averaged over each sample's pixels, then over samples. A provider whose output is
+not in pixels (``in_pixels = False``: ``of_norm``) has no EPE or AE; one that is not a vector field
+(``dynamic_image``) has no row. Trainable providers are measured as LOSO uses them: for the DGM,
+from scratch after its ``warmup_steps`` self-supervised steps on random frame pairs of the same
+clips (no labels and no true motion are seen), and from each of its pre-trained weights as they
+ship.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+#: Truth magnitude (px) from which the direction error counts a pixel.
+MOVING = 0.5
+#: Background: this many px beyond the face.
+BACKGROUND_GAP = 8
+
+
+@dataclass
+class MotionRow:
+    """One provider's errors, averaged over samples (``None``: not defined for its output)."""
+
+    name: str
+    epe_face: float | None
+    epe_au: float | None
+    angular: float | None
+    direction: float | None
+    face_to_background: float | None
+    seconds: float
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def regions(landmarks: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """``face``, ``au`` and ``background`` boolean ``(size, size)`` masks of a calibrated face whose
+    68 landmarks are ``landmarks``."""
+    from mezoo.face.au_regions import au_boxes
+
+    au = np.zeros((size, size), bool)
+    for x1, y1, x2, y2 in au_boxes(torch.as_tensor(landmarks, dtype=torch.float32)).numpy():
+        au[max(int(round(y1)), 0):max(int(round(y2)), 0), max(int(round(x1)), 0):max(int(round(x2)), 0)] = True
+    face = np.zeros((size, size), np.uint8)
+    cv2.fillConvexPoly(face, cv2.convexHull(np.asarray(landmarks, np.float32)).astype(np.int32), 1)
+    face = face.astype(bool) | au
+    grown = cv2.dilate(face.astype(np.uint8), np.ones((2 * BACKGROUND_GAP + 1,) * 2, np.uint8)).astype(bool)
+    return {"face": face, "au": au, "background": ~grown}
+
+
+def flow_errors(flow: np.ndarray, truth: np.ndarray, where: Mapping[str, np.ndarray],
+                pixels: bool = True) -> dict[str, float | None]:
+    """The errors of one sample's ``(2, H, W)`` ``flow`` against ``truth`` over the masks of
+    :func:`regions` (see the module docstring); EPE and AE are ``None`` unless ``pixels``."""
+    face, au, background = where["face"], where["au"], where["background"]
+    epe = np.hypot(*(flow - truth))
+    dot = (flow * truth).sum(0)
+    barron = (dot + 1) / np.sqrt(((flow ** 2).sum(0) + 1) * ((truth ** 2).sum(0) + 1))
+    magnitude, true_magnitude = np.hypot(*flow), np.hypot(*truth)
+    moving = face & (true_magnitude >= MOVING) & (magnitude > 1e-9)
+    cosine = dot[moving] / (magnitude[moving] * true_magnitude[moving])
+    return {
+        "epe_face": float(epe[face].mean()) if pixels else None,
+        "epe_au": float(epe[au].mean()) if pixels else None,
+        "angular": float(np.degrees(np.arccos(np.clip(barron[face], -1, 1))).mean()) if pixels else None,
+        "direction": float(np.degrees(np.arccos(np.clip(cosine, -1, 1))).mean()) if moving.any() else None,
+        "face_to_background": (float(magnitude[face].mean() / magnitude[background].mean())
+                               if background.any() and magnitude[background].mean() > 1e-9 else None),
+    }
+
+
+def summarize(name: str, per_sample: Sequence[Mapping[str, float | None]], seconds: float, note: str = "") -> MotionRow:
+    """The mean of each error over the samples that have it."""
+    def mean(key: str) -> float | None:
+        values = [e[key] for e in per_sample if e[key] is not None]
+        return float(np.mean(values)) if values else None
+
+    return MotionRow(name, mean("epe_face"), mean("epe_au"), mean("angular"), mean("direction"),
+                     mean("face_to_background"), round(seconds, 2), note)
+
+
+Field = Callable[[Tensor, Tensor, Tensor | None], Tensor]
+
+
+def evaluate(name: str, field: Field, onset: Tensor, apex: Tensor, mask: Tensor | None, truths: Sequence[np.ndarray],
+             wheres: Sequence[Mapping[str, np.ndarray]], batch_size: int = 16, pixels: bool = True,
+             note: str = "", extra_seconds: float = 0.0) -> MotionRow:
+    """Run ``field`` (``(onset, apex, mask)`` floats -> ``(B, 2, H, W)``) over uint8 ``onset`` and
+    ``apex`` ``(N, C, H, W)`` in batches and score it against ``truths``."""
+    start = time.perf_counter()
+    flows = []
+    with torch.no_grad():
+        for i in range(0, len(onset), batch_size):
+            part = slice(i, i + batch_size)
+            flows.append(field(onset[part].float() / 255, apex[part].float() / 255,
+                               None if mask is None else mask[part].float()).cpu())
+    flow = torch.cat(flows).numpy()
+    seconds = time.perf_counter() - start + extra_seconds
+    return summarize(name, [flow_errors(f, t, w, pixels) for f, t, w in zip(flow, truths, wheres)], seconds, note)
+
+
+def measure(config: Mapping[str, Any], limit: int | None = None, providers: Sequence[str] | None = None,
+            progress: bool = True) -> list[MotionRow]:
+    """Every (chosen) displacement provider against the true motion of ``config``'s dataset, which
+    must know it (``synthetic``); the first ``limit`` samples, or all.
+
+    Raises:
+        ConfigError: the dataset does not know its motion, or a provider name is unknown.
+    """
+    from mezoo import plugins
+    from mezoo.data.synthetic import SyntheticDataset, true_motion
+    from mezoo.errors import ConfigError
+    from mezoo.face.pipeline import FaceReader
+    from mezoo.loso.prepare import prepare, read_pairs
+    from mezoo.loso.runner import make_dataset
+
+    dataset = make_dataset(config)
+    if not isinstance(dataset, SyntheticDataset):
+        raise ConfigError(f"dataset {config['dataset']['name']!r} does not know its true motion; measure on "
+                          f"--dataset synthetic (its settings: --set dataset.synthetic.<option>=...)")
+    names = list(providers) if providers else plugins.names("displacement")
+    unknown = [n for n in names if n not in plugins.names("displacement")]
+    if unknown:
+        raise ConfigError(f"unknown displacement provider {', '.join(unknown)}; "
+                          f"known: {', '.join(plugins.names('displacement'))}")
+    samples = dataset.samples()[:limit] if limit else dataset.samples()
+    size, color = int(config["face"]["size"]), bool(config["face"]["color"])
+    faces = FaceReader.from_config(config)
+    data = prepare(samples, dataset.classes, size, color, progress=progress, faces=faces)
+    truths = [true_motion(s, size) for s in samples]
+    wheres = [regions(lm.numpy(), size) for lm in data.landmarks]
+    onset, apex, mask = data.onset, data.apex, data.mask
+    rows = [
+        summarize("true motion", [flow_errors(t, t, w) for t, w in zip(truths, wheres)], 0.0, "the reference"),
+        summarize("no motion", [flow_errors(np.zeros_like(t), t, w) for t, w in zip(truths, wheres)], 0.0,
+                  "D = 0: EPE is the mean true magnitude"),
+    ]
+    pairs = None
+    for name in names:
+        options = dict((config.get("displacement") or {}).get(name) or {})
+        provider = plugins.make("displacement", name, **options)
+        if not provider.vector_field:
+            continue
+        if not (provider.trainable or name == "dgm"):
+            rows.append(evaluate(name, provider, onset, apex, mask, truths, wheres,
+                                 pixels=getattr(provider, "in_pixels", True)))
+            continue
+        scratch = plugins.make("displacement", name, **{**options, "weights": None}) if "weights" in options \
+            else provider
+        if pairs is None and getattr(scratch, "pairs_per_clip", 0):
+            pairs = read_pairs(samples, scratch.pairs_per_clip, size, color, int(config["seed"]), progress, faces)
+        rows += _trainable_rows(name, options, onset, apex, mask, truths, wheres, pairs)
+    return rows
+
+
+def _trainable_rows(name: str, options: dict[str, Any], onset: Tensor, apex: Tensor, mask: Tensor | None,
+                    truths: Sequence[np.ndarray], wheres: Sequence[Mapping[str, np.ndarray]],
+                    pairs: Any) -> list[MotionRow]:
+    """A trainable provider from scratch after its warm-up and, for the DGM, from its pre-trained weights."""
+    from mezoo import plugins
+    from mezoo.displacement.dgm import PRETRAINED, fit_self_supervised
+
+    starts: list[tuple[str, dict[str, Any]]] = [("from scratch", {**options, "weights": None})] if "weights" in options \
+        else [("from scratch", options)]
+    if name == "dgm":
+        starts += [(f"weights: {w}", {**options, "weights": w}) for w in PRETRAINED if PRETRAINED[w].is_file()]
+    rows = []
+    for label, start_options in starts:
+        provider = plugins.make("displacement", name, **start_options)
+        field = getattr(provider, "displacement", provider)
+        steps = int(getattr(provider, "warmup_steps", 0))
+        if start_options.get("weights"):
+            provider.eval()
+            rows.append(evaluate(f"{name} ({label})", field, onset, apex, mask, truths, wheres,
+                                 note="as shipped, no warm-up"))
+        if steps and pairs is not None:
+            begin = time.perf_counter()
+            fit_self_supervised(provider, pairs.first, pairs.second, steps, int(provider.pair_batch_size or 16),
+                                mask=pairs.mask)
+            rows.append(evaluate(f"{name} ({label})", field, onset, apex, mask, truths, wheres,
+                                 note=f"after {steps} warm-up steps", extra_seconds=time.perf_counter() - begin))
+    return rows
+
+
+def table(rows: Sequence[MotionRow]) -> str:
+    """The rows as a Markdown table."""
+    def cell(v: float | None, digits: int = 3) -> str:
+        return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+    lines = ["| provider | EPE face (px) | EPE AU boxes (px) | AE (deg) | direction (deg) | face / background | s | note |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r.name} | {cell(r.epe_face)} | {cell(r.epe_au)} | {cell(r.angular, 2)} | "
+                     f"{cell(r.direction, 1)} | {cell(r.face_to_background, 2)} | {r.seconds:.1f} | {r.note} |")
+    return "\n".join(lines)
