@@ -415,19 +415,21 @@ def bench_command(pattern: str, device_name: str, variants: str, min_time: float
 @click.option("--dataset", default="synthetic", show_default=True, help="A dataset that knows its true motion.")
 @click.option("--providers", help="Comma-separated displacement providers (default: every registered one).")
 @click.option("--samples", "limit", type=int, help="Measure the first N samples only (default: all).")
+@click.option("--finetune-steps", type=int, default=0, show_default=True,
+              help="Also the DGM from its weights after N self-supervised steps at displacement.dgm.finetune_lr (> 0).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
               help="YAML file of settings over the defaults.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one setting (repeatable).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False), help="Also write the rows here.")
-def motion_accuracy_command(dataset: str, providers: str | None, limit: int | None, config_file: Path | None,
-                            sets: tuple[str, ...], json_out: Path | None) -> None:
+def motion_accuracy_command(dataset: str, providers: str | None, limit: int | None, finetune_steps: int,
+                            config_file: Path | None, sets: tuple[str, ...], json_out: Path | None) -> None:
     """Measure each displacement provider against the true onset -> apex motion of the synthetic
     clips: end-point and angular error on the face and in the AU boxes, face / background magnitude."""
     from mezoo import motion
 
     config = _config(dataset, None, "dgm", None, config_file, sets, None)
     chosen = [plugins.normalize_name(p.strip()) for p in providers.split(",") if p.strip()] if providers else None
-    rows = motion.measure(config, limit, chosen)
+    rows = motion.measure(config, limit, chosen, finetune_steps=finetune_steps)
     click.echo(motion.table(rows))
     if json_out:
         json_out.write_text(json.dumps([r.as_dict() for r in rows], indent=2))

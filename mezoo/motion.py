@@ -125,9 +125,10 @@ def evaluate(name: str, field: Field, onset: Tensor, apex: Tensor, mask: Tensor 
 
 
 def measure(config: Mapping[str, Any], limit: int | None = None, providers: Sequence[str] | None = None,
-            progress: bool = True) -> list[MotionRow]:
+            progress: bool = True, finetune_steps: int = 0) -> list[MotionRow]:
     """Every (chosen) displacement provider against the true motion of ``config``'s dataset, which
-    must know it (``synthetic``); the first ``limit`` samples, or all.
+    must know it (``synthetic``); the first ``limit`` samples, or all. ``finetune_steps``: also the
+    DGM from its weights after that many self-supervised steps at its ``finetune_lr``.
 
     Raises:
         ConfigError: the dataset does not know its motion, or a provider name is unknown.
@@ -174,13 +175,13 @@ def measure(config: Mapping[str, Any], limit: int | None = None, providers: Sequ
             else provider
         if pairs is None and getattr(scratch, "pairs_per_clip", 0):
             pairs = read_pairs(samples, scratch.pairs_per_clip, size, color, int(config["seed"]), progress, faces)
-        rows += _trainable_rows(name, options, onset, apex, mask, truths, wheres, pairs)
+        rows += _trainable_rows(name, options, onset, apex, mask, truths, wheres, pairs, finetune_steps)
     return rows
 
 
 def _trainable_rows(name: str, options: dict[str, Any], onset: Tensor, apex: Tensor, mask: Tensor | None,
                     truths: Sequence[np.ndarray], wheres: Sequence[Mapping[str, np.ndarray]],
-                    pairs: Any) -> list[MotionRow]:
+                    pairs: Any, finetune_steps: int = 0) -> list[MotionRow]:
     """A trainable provider from scratch after its warm-up and, for the DGM, from its pre-trained weights."""
     from mezoo import plugins
     from mezoo.displacement.dgm import PRETRAINED, fit_self_supervised
@@ -198,6 +199,14 @@ def _trainable_rows(name: str, options: dict[str, Any], onset: Tensor, apex: Ten
             provider.eval()
             rows.append(evaluate(f"{name} ({label})", field, onset, apex, mask, truths, wheres,
                                  note="as shipped, no warm-up"))
+            if finetune_steps and provider.trainable and pairs is not None:
+                begin = time.perf_counter()
+                fit_self_supervised(provider, pairs.first, pairs.second, finetune_steps,
+                                    int(provider.pair_batch_size or 16), mask=pairs.mask)
+                rows.append(evaluate(f"{name} ({label})", field, onset, apex, mask, truths, wheres,
+                                     note=f"after {finetune_steps} fine-tuning steps at {provider.lr:g}",
+                                     extra_seconds=time.perf_counter() - begin))
+                continue
         if steps and pairs is not None:
             begin = time.perf_counter()
             fit_self_supervised(provider, pairs.first, pairs.second, steps, int(provider.pair_batch_size or 16),

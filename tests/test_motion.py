@@ -75,3 +75,17 @@ def test_command_names_an_unknown_provider():
     result = CliRunner().invoke(cli, ["motion-accuracy", "--samples", "2", "--providers", "farnebak",
                                       "--set", "dataset.synthetic.subjects=2"])
     assert result.exit_code != 0 and "unknown displacement provider farnebak" in result.output
+
+
+def test_command_measures_the_dgm_from_scratch_as_shipped_and_fine_tuned(tmp_path):
+    out = tmp_path / "rows.json"
+    sets = ["dataset.synthetic.subjects=2", "dataset.synthetic.clips_per_subject=3", "dataset.synthetic.size=64",
+            "face.size=64", "displacement.dgm.warmup_steps=1", "displacement.dgm.pairs_per_clip=1",
+            "displacement.dgm.pair_batch_size=2", "displacement.dgm.finetune_lr=0.0002"]
+    result = CliRunner().invoke(cli, ["motion-accuracy", "--providers", "dgm", "--finetune-steps", "1", "--json", str(out),
+                                      *[a for s in sets for a in ("--set", s)]])
+    assert result.exit_code == 0, result.output
+    notes = [(r["name"], r["note"]) for r in json.loads(out.read_text())[2:]]
+    assert notes == [("dgm (from scratch)", "after 1 warm-up steps"),
+                     ("dgm (weights: synthetic)", "as shipped, no warm-up"),
+                     ("dgm (weights: synthetic)", "after 1 fine-tuning steps at 0.0002")]

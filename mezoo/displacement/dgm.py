@@ -100,7 +100,7 @@ class DGM(DisplacementProvider):
     it is a fixed provider (``trainable`` False), computed once per sample and cached like
     Farneback, its cache key covering the weights' content. Measured with ``mezoo motion-accuracy``
     on the synthetic clips: 30 steps of ``L_DGM`` at the paper's 0.002 took the pre-trained DGM's
-    face EPE from 0.105 to 0.213 px (150 steps: 0.39), at 2e-4 to 0.116.
+    face EPE from 0.105 to 0.213 px, at 2e-4 to 0.116.
 
     ``scale`` < 1 runs the network on frames resized by that factor and upsamples its output
     (the displacement is in image-relative units, so it transfers); on a CPU, 0.5 makes it about
