@@ -211,7 +211,11 @@ class DGM(DisplacementProvider):
     def refresh_statistics(self, batches: Iterable[tuple[Tensor, Tensor, Tensor | None]]) -> None:
         """Recompute the batch-norm running statistics as plain averages over ``batches`` of
         ``(first, second, mask)`` frame pairs (floats in ``[0, 1]``), under the current weights;
-        leaves the module in eval mode. Call it with training pairs after training."""
+        leaves the module in eval mode. Call it with training pairs after training. A DGM that is not
+        trained (saved weights, ``finetune_lr`` 0) keeps its saved statistics."""
+        if not self.trainable:
+            self.eval()
+            return
         norms = [m for m in self.modules() if isinstance(m, nn.BatchNorm2d)]
         momenta = [m.momentum for m in norms]
         for m in norms:
