@@ -161,7 +161,13 @@ def measure(config: Mapping[str, Any], limit: int | None = None, providers: Sequ
         summarize("no motion", [flow_errors(np.zeros_like(t), t, w) for t, w in zip(truths, wheres)], 0.0,
                   "D = 0: EPE is the mean true magnitude"),
     ]
-    pairs = None
+    cached: dict[int, Any] = {}
+
+    def pairs(per_clip: int) -> Any:  # random frame pairs of the clips, read once
+        if per_clip not in cached:
+            cached[per_clip] = read_pairs(samples, per_clip, size, color, int(config["seed"]), progress, faces)
+        return cached[per_clip]
+
     for name in names:
         options = dict((config.get("displacement") or {}).get(name) or {})
         provider = plugins.make("displacement", name, **options)
@@ -171,48 +177,38 @@ def measure(config: Mapping[str, Any], limit: int | None = None, providers: Sequ
             rows.append(evaluate(name, provider, onset, apex, mask, truths, wheres,
                                  pixels=getattr(provider, "in_pixels", True)))
             continue
-        scratch = plugins.make("displacement", name, **{**options, "weights": None}) if "weights" in options \
-            else provider
-        if pairs is None and getattr(scratch, "pairs_per_clip", 0):
-            pairs = read_pairs(samples, scratch.pairs_per_clip, size, color, int(config["seed"]), progress, faces)
         rows += _trainable_rows(name, options, onset, apex, mask, truths, wheres, pairs, finetune_steps)
     return rows
 
 
 def _trainable_rows(name: str, options: dict[str, Any], onset: Tensor, apex: Tensor, mask: Tensor | None,
                     truths: Sequence[np.ndarray], wheres: Sequence[Mapping[str, np.ndarray]],
-                    pairs: Any, finetune_steps: int = 0) -> list[MotionRow]:
-    """A trainable provider from scratch after its warm-up and, for the DGM, from its pre-trained weights."""
+                    pairs: Callable[[int], Any], finetune_steps: int = 0) -> list[MotionRow]:
+    """A trainable provider from scratch after its warm-up and, for the DGM, from each of its
+    pre-trained weights as shipped (and after ``finetune_steps`` at its ``finetune_lr``)."""
     from mezoo import plugins
     from mezoo.displacement.dgm import PRETRAINED, fit_self_supervised
 
-    starts: list[tuple[str, dict[str, Any]]] = [("from scratch", {**options, "weights": None})] if "weights" in options \
-        else [("from scratch", options)]
-    if name == "dgm":
-        starts += [(f"weights: {w}", {**options, "weights": w}) for w in PRETRAINED if PRETRAINED[w].is_file()]
+    def fitted(provider: Any, label: str, steps: int, note: str) -> MotionRow:
+        begin = time.perf_counter()
+        clips = pairs(max(int(getattr(provider, "pairs_per_clip", 0)), 1))
+        fit_self_supervised(provider, clips.first, clips.second, steps, int(provider.pair_batch_size or 16),
+                            mask=clips.mask)
+        return evaluate(f"{name} ({label})", getattr(provider, "displacement", provider), onset, apex, mask, truths,
+                        wheres, note=note, extra_seconds=time.perf_counter() - begin)
+
+    scratch = plugins.make("displacement", name, **{**options, "weights": None} if "weights" in options else options)
     rows = []
-    for label, start_options in starts:
-        provider = plugins.make("displacement", name, **start_options)
-        field = getattr(provider, "displacement", provider)
-        steps = int(getattr(provider, "warmup_steps", 0))
-        if start_options.get("weights"):
-            provider.eval()
-            rows.append(evaluate(f"{name} ({label})", field, onset, apex, mask, truths, wheres,
-                                 note="as shipped, no warm-up"))
-            if finetune_steps and provider.trainable and pairs is not None:
-                begin = time.perf_counter()
-                fit_self_supervised(provider, pairs.first, pairs.second, finetune_steps,
-                                    int(provider.pair_batch_size or 16), mask=pairs.mask)
-                rows.append(evaluate(f"{name} ({label})", field, onset, apex, mask, truths, wheres,
-                                     note=f"after {finetune_steps} fine-tuning steps at {provider.lr:g}",
-                                     extra_seconds=time.perf_counter() - begin))
-                continue
-        if steps and pairs is not None:
-            begin = time.perf_counter()
-            fit_self_supervised(provider, pairs.first, pairs.second, steps, int(provider.pair_batch_size or 16),
-                                mask=pairs.mask)
-            rows.append(evaluate(f"{name} ({label})", field, onset, apex, mask, truths, wheres,
-                                 note=f"after {steps} warm-up steps", extra_seconds=time.perf_counter() - begin))
+    if scratch.warmup_steps:
+        rows.append(fitted(scratch, "from scratch", scratch.warmup_steps,
+                           f"after {scratch.warmup_steps} warm-up steps"))
+    for weights in (w for w in PRETRAINED if name == "dgm" and PRETRAINED[w].is_file()):
+        provider = plugins.make("displacement", name, **{**options, "weights": weights}).eval()
+        rows.append(evaluate(f"{name} (weights: {weights})", provider.displacement, onset, apex, mask, truths, wheres,
+                             note="as shipped, no warm-up"))
+        if finetune_steps and provider.trainable:
+            rows.append(fitted(provider, f"weights: {weights}", finetune_steps,
+                               f"after {finetune_steps} fine-tuning steps at {provider.lr:g}"))
     return rows
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def load_weights(dgm: nn.Module, weights: str | Path) -> str:
     Raises:
         ConfigError: the file does not exist or its tensors do not fit this DGM's architecture.
     """
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
     from mezoo.errors import ConfigError
 
@@ -41,10 +42,8 @@ def load_weights(dgm: nn.Module, weights: str | Path) -> str:
     if not path.is_file():
         raise ConfigError(f"displacement.dgm.weights: {path} does not exist; give a .safetensors file saved from "
                           f"a DGM, one of {', '.join(PRETRAINED)}, or null to train from scratch")
-    import hashlib
-
     content = path.read_bytes()
-    state = load_file(str(path))
+    state = load(content)
     own = dgm.state_dict()
     wrong = [k for k in own if k not in state or state[k].shape != own[k].shape]
     if wrong or set(state) - set(own):
