@@ -89,12 +89,14 @@ def _fusion(name: str, batch: int) -> Callable[[torch.device, str], Callable[[],
 
 def _fusion_layer(kind: str, batch: int) -> Callable[[torch.device, str], Callable[[], Any]]:
     def setup(device: torch.device, variant: str) -> Callable[[], Any]:
-        from mezoo.fusion.fusion_layer import LinearFusionAfterAttention, LinearFusionBeforeAttention
+        from mezoo.fusion.grouped import GROUPED_FUSION_LAYERS
 
         torch.manual_seed(0)
-        cls = LinearFusionBeforeAttention if kind == "before" else LinearFusionAfterAttention
-        # the local fusion of all 9 regions at once: 9B token sets of N = 25 tokens of C = 256
-        return _timed(cls(256, 25, 8), (torch.randn(9 * batch, 25, 256),), device, variant)
+        # the local fusion layers of all 9 regions, grouped as the head runs them: 9 x B token sets
+        # of N = 25 tokens of C = 256
+        layer = GROUPED_FUSION_LAYERS[kind](9, 256, 25, 8)
+        tokens = torch.randn(9, batch * 25, 256)
+        return _timed(layer, (tokens, batch), device, variant)
 
     return setup
 
@@ -129,6 +131,48 @@ def _model(batch: int) -> Callable[[torch.device, str], Callable[[], Any]]:
         landmarks = torch.as_tensor(canonical_landmarks(224), dtype=torch.float32).expand(batch, 68, 2).clone()
         return _timed(full_model(), (torch.rand(batch, 3, 224, 224), torch.rand(batch, 3, 224, 224), landmarks),
                       device, variant)
+
+    return setup
+
+
+def _train_step(displacement: str, batch: int) -> Callable[[torch.device, str], Callable[[], Any]]:
+    """One training step as the LOSO trainer takes it: forward, cross-entropy (plus the DGM's own
+    ``L_DGM`` on the batch and on a batch of self-supervision pairs), backward, Adam.
+
+    ``displacement``: ``"dgm"``, the default model (defaults.yaml: a DGM trained with the head, as on
+    a real dataset); ``"fixed"``, a provider computed once and cached (Farneback, the pre-trained
+    DGM of the synthetic set): the step starts from the precomputed displacement."""
+
+    def setup(device: torch.device, variant: str) -> Callable[[], Any]:
+        from mezoo.face import canonical_landmarks
+
+        torch.manual_seed(0)
+        model = full_model().to(device).train()
+        onset, apex = torch.rand(batch, 3, 224, 224, device=device), torch.rand(batch, 3, 224, 224, device=device)
+        landmarks = torch.as_tensor(canonical_landmarks(224), dtype=torch.float32).expand(batch, 68, 2).to(device)
+        labels = torch.arange(batch, device=device) % 3
+        fixed = torch.randn(batch, 2, 224, 224, device=device)
+        trained = model.parameters() if displacement == "dgm" else model.fusion.parameters()
+        optimizer = torch.optim.Adam(trained, lr=1e-4)
+        loss_fn = torch.nn.CrossEntropyLoss()
+
+        def step_loss() -> torch.Tensor:
+            with _autocast(device, variant):
+                if displacement == "dgm":
+                    logits, own = model.training_step(onset, apex, landmarks)
+                    return loss_fn(logits, labels) + own + model.displacement.pair_loss(apex, onset)
+                return loss_fn(model.fusion(*model.regions_and_face(onset, apex, landmarks, fixed)), labels)
+
+        forward = torch.compile(step_loss) if variant == "compile" else step_loss
+
+        def run() -> float:
+            loss = forward()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            return float(loss.item())  # .item() waits for the device
+
+        return run
 
     return setup
 
@@ -178,6 +222,8 @@ CASES: tuple[Case, ...] = (
       for b in (1, 32) for kind in ("before", "after")),
     *(Case(f"dgm-b{b}", f"dgm b{b}", _dgm(b), b) for b in (1, 32)),
     Case("model-b32", "model b32", _model(32), 32),
+    Case("train-fixed-b32", "train b32", _train_step("fixed", 32), 32),
+    Case("train-dgm-b32", "train b32", _train_step("dgm", 32), 32),
     Case("end-to-end", "end to end", _end_to_end, 1),
 )
 

@@ -93,8 +93,13 @@ def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config
 
 
 def _config(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
-            config_file: Path | None, sets: tuple[str, ...], device: str | None) -> dict[str, Any]:
-    """Resolve the settings of a command; unknown component names fail here, before any work."""
+            config_file: Path | None, sets: tuple[str, ...], device: str | None,
+            components: bool = True) -> dict[str, Any]:
+    """Resolve the settings of a command; unknown component names fail here, before any work.
+
+    ``components=False``: without the displacement provider's and fusion head's own defaults, for
+    commands that only read the dataset (importing the model code to read them costs seconds).
+    """
     from mezoo.config import merge, parse_set, resolve
 
     overrides: dict[str, Any] = {}
@@ -108,7 +113,7 @@ def _config(dataset: str | None, data_root: Path | None, displacement: str | Non
     overrides = merge(overrides, parse_set(sets))
     first = resolve(config_file, overrides)
     dataset_cls = plugins.get("dataset", first["dataset"]["name"])
-    components = [plugins.get(kind, first[kind]["name"]) for kind in ("displacement", "fusion")]
+    components = [plugins.get(kind, first[kind]["name"]) for kind in ("displacement", "fusion") if components]
     return resolve(config_file, overrides, getattr(dataset_cls, "config_defaults", None),
                    [getattr(c, "config_defaults", None) or {} for c in components])
 
@@ -145,7 +150,7 @@ def figure_displacements(dataset: str | None, data_root: Path | None, sample_key
     from mezoo.figures import displacement_figure
     from mezoo.loso.precompute import precompute_displacements, provider_id
     from mezoo.loso.prepare import prepare, read_pairs
-    from mezoo.loso.runner import make_dataset
+    from mezoo.data.registry import make_dataset
 
     config = _config(dataset, data_root, None, None, config_file, sets, None)
     ds = make_dataset(config)
@@ -224,9 +229,9 @@ def datasets_info(dataset: str | None, data_root: Path | None, config_file: Path
                   as_json: bool) -> None:
     """Samples, subjects and class counts per part; warns where MEGC2019's counts differ."""
     from mezoo.data.info import describe, table
-    from mezoo.loso.runner import make_dataset
+    from mezoo.data.registry import make_dataset
 
-    config = _config(dataset, data_root, None, None, config_file, sets, None)
+    config = _config(dataset, data_root, None, None, config_file, sets, None, components=False)
     info = describe(make_dataset(config), config["dataset"]["name"])
     if as_json:
         click.echo(json.dumps(info, indent=2))
@@ -257,7 +262,7 @@ def prepare_command(dataset: str | None, data_root: Path | None, config_file: Pa
 
     from mezoo.face.pipeline import FaceReader
     from mezoo.loso.prepare import near_apex
-    from mezoo.loso.runner import make_dataset
+    from mezoo.data.registry import make_dataset
 
     config = _config(dataset, data_root, None, None, config_file, sets, None)
     samples = make_dataset(config).samples()
@@ -311,7 +316,7 @@ def figure_regions(image: Path | None, dataset: str | None, data_root: Path | No
     config = _config(dataset, data_root, None, None, config_file, sets, None)
     reader = FaceReader.from_config(config)
     if dataset or data_root:
-        from mezoo.loso.runner import make_dataset
+        from mezoo.data.registry import make_dataset
 
         samples = make_dataset(config).samples()
         picked = [s for s in samples if s.key == sample_key] if sample_key else samples[:1]
@@ -369,7 +374,9 @@ def _photo_face(image: Path | None, reader: Any) -> tuple[Any, Any, str]:
               help="all: CPU, and CUDA when torch sees it.")
 @click.option("--variants", default="fp32", show_default=True,
               help="Comma-separated: fp32, bf16, compile (the last two on CUDA only).")
-@click.option("--min-time", type=float, default=2.0, show_default=True, help="Seconds of timed calls per case.")
+@click.option("--min-time", type=float, default=8.0, show_default=True,
+              help="Seconds of timed calls per case (at least 5 calls); below ~8 s the Fu-B / Fu-A ratio drifts by "
+                   "several percent on a 2-core machine.")
 @click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False), help="Also write the timings here.")
 def bench_command(pattern: str, device_name: str, variants: str, min_time: float, json_out: Path | None) -> None:
     """Time the benchmark cases (the ones `pytest benchmarks/` runs) and print a table with the
@@ -403,9 +410,9 @@ def bench_command(pattern: str, device_name: str, variants: str, min_time: float
         timings.append(t)
         click.echo(f"| {t.case} | {t.device} | {t.variant} | {t.median_ms:.2f} | {t.iqr_ms:.2f} | {t.rounds} |")
     for batch, device, variant, ratio in bench.ratios(timings):
-        verdict = "meets" if ratio <= 0.90 else "misses"
+        verdict = "meets" if ratio <= 0.85 else "misses"
         click.echo(f"Fu-B / Fu-A whole fusion, {batch}, {device} {variant}: {ratio:.3f} "
-                   f"({verdict} the 0.90 target; paper: 47.6 / 50.8 = 0.937)")
+                   f"({verdict} the 0.85 target; paper: 47.6 / 50.8 = 0.937)")
     if json_out:
         json_out.write_text(json.dumps({"machine": machine, "torch": torch.__version__,
                                         "timings": [dataclasses.asdict(t) for t in timings]}, indent=2))

@@ -8,6 +8,15 @@ receive a ``register`` callable; call it once per component::
     @hookimpl
     def register_fusions(register):
         register(MyFusion, name="my_fusion")
+
+Instead of the object, ``register`` takes its import path, ``"package.module:Attribute"``: the
+module is imported only when the component is used, so ``mezoo plugins``, ``mezoo --help`` and
+``mezoo datasets list`` stay fast (the built-ins register this way, and their hook modules import
+nothing heavy)::
+
+    @hookimpl
+    def register_fusions(register):
+        register("my_package.heads:MyFusion", name="my_fusion")
 """
 
 import pluggy

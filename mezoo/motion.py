@@ -138,7 +138,7 @@ def measure(config: Mapping[str, Any], limit: int | None = None, providers: Sequ
     from mezoo.errors import ConfigError
     from mezoo.face.pipeline import FaceReader
     from mezoo.loso.prepare import prepare, read_pairs
-    from mezoo.loso.runner import make_dataset
+    from mezoo.data.registry import make_dataset
 
     dataset = make_dataset(config)
     if not isinstance(dataset, SyntheticDataset):

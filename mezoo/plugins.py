@@ -47,12 +47,49 @@ _distributions: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution,
 
 @dataclass(frozen=True)
 class Registration:
-    """One registered component: its name, the object registered and the plugin that did it."""
+    """One registered component: its name, what was registered and the plugin that did it.
+
+    ``target`` is the object itself, or a ``"package.module:Attribute"`` string imported on
+    first use (:attr:`obj`), so that listing components (``mezoo plugins``, ``mezoo datasets
+    list``) imports no model code.
+    """
 
     kind: str
     name: str
-    obj: Any
+    target: Any
     plugin: str
+
+    @property
+    def obj(self) -> Any:
+        """The registered object, imported now if it was registered by its import path.
+
+        Raises:
+            PluginError: the path does not import or does not name an attribute of its module.
+        """
+        if not isinstance(self.target, str):
+            return self.target
+        return _import_target(self.target, self)
+
+
+_imported: dict[str, Any] = {}
+
+
+def _import_target(path: str, reg: Registration) -> Any:
+    if path not in _imported:
+        module_name, _, attribute = path.partition(":")
+        where = f"{reg.kind} {reg.name!r} of plugin {reg.plugin!r} is registered as {path!r}"
+        if not attribute:
+            raise PluginError(f"{where}: give 'package.module:Attribute'; fix or uninstall the plugin")
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            raise PluginError(f"{where}, which failed to import ({type(exc).__name__}: {exc}); fix or "
+                              f"uninstall the plugin, or set MEZOO_LOAD_PLUGINS to the plugins you want") from exc
+        try:
+            _imported[path] = getattr(module, attribute)
+        except AttributeError:
+            raise PluginError(f"{where}, but {module_name} has no {attribute!r}; fix or uninstall the plugin") from None
+    return _imported[path]
 
 
 def normalize_name(name: str) -> str:

@@ -13,7 +13,15 @@ def test_cases_cover_the_issue():
     for batch in (1, 32):
         assert {f"fusion-fu_b_attn-b{batch}", f"fusion-fu_a_attn-b{batch}", f"fusion-layer-before-b{batch}",
                 f"fusion-layer-after-b{batch}", f"dgm-b{batch}"} <= names
-    assert {"model-b32", "end-to-end"} <= names
+    assert {"model-b32", "end-to-end", "train-fixed-b32", "train-dgm-b32"} <= names
+
+
+def test_training_step_case_trains_the_head():
+    case = next(c for c in bench.CASES if c.name == "train-fixed-b32")
+    step = case.setup(torch.device("cpu"), "fp32")
+    losses = [step() for _ in range(3)]
+    assert all(torch.isfinite(torch.tensor(losses)))
+    assert losses[-1] < losses[0]  # the same batch, three Adam steps
 
 
 @pytest.mark.parametrize("name", ["fusion-fu_b_attn-b1", "fusion-fu_a_attn-b1", "fusion-layer-before-b1",
@@ -22,7 +30,7 @@ def test_small_cases_run(name):
     case = next(c for c in bench.CASES if c.name == name)
     out = case.setup(torch.device("cpu"), "fp32")()
     assert torch.isfinite(out).all()
-    expected = {"fusion": (1, 3), "fusion-layer": (9, 256), "dgm": (1, 2, 224, 224)}
+    expected = {"fusion": (1, 3), "fusion-layer": (9, 1, 256), "dgm": (1, 2, 224, 224)}
     assert tuple(out.shape) == expected["fusion-layer" if "layer" in name else name.split("-")[0]]
 
 

@@ -68,6 +68,27 @@ def test_unknown_name_lists_valid_names():
         assert name in str(info.value)
 
 
+def test_registered_by_import_path_is_imported_on_use():
+    class ByPath:
+        @hookimpl
+        def register_fusions(self, register):
+            register("tests.test_plugins:ExtraFusion", name="by_path")
+            register("tests.no_such_module:Head", name="missing_module")
+            register("tests.test_plugins:NoSuchHead", name="missing_attribute")
+            register("tests.test_plugins", name="no_attribute")
+
+    with registered(ByPath(), "bypath"):
+        regs = plugins.registrations("fusion")
+        assert regs["by_path"].target == "tests.test_plugins:ExtraFusion"  # listed, not imported
+        assert plugins.get("fusion", "by_path") is ExtraFusion
+        with pytest.raises(PluginError, match="fusion 'missing_module' of plugin 'bypath' .* failed to import"):
+            plugins.get("fusion", "missing_module")
+        with pytest.raises(PluginError, match="tests.test_plugins has no 'NoSuchHead'"):
+            plugins.get("fusion", "missing_attribute")
+        with pytest.raises(PluginError, match="give 'package.module:Attribute'"):
+            plugins.get("fusion", "no_attribute")
+
+
 def test_plugin_raising_while_registering_is_named():
     class Broken:
         @hookimpl

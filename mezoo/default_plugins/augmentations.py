@@ -1,9 +1,8 @@
-"""Built-in training augmentations."""
+"""Built-in training augmentations (registered by import path: nothing is imported until used)."""
 
 from mezoo import hookimpl
-from mezoo.augment import MotionMagnification
 
 
 @hookimpl
 def register_augmentations(register):
-    register(MotionMagnification, name="motion_magnification")
+    register("mezoo.augment:MotionMagnification", name="motion_magnification")

@@ -1,31 +1,25 @@
-"""Built-in datasets, apex spotters and temporal interpolators."""
+"""Built-in datasets, apex spotters and temporal interpolators (registered by import path:
+nothing is imported until used)."""
 
 from mezoo import hookimpl
-from mezoo.data import apex, interpolate
-from mezoo.data.casme2 import CASME2
-from mezoo.data.casme3 import CASME3
-from mezoo.data.megc2019 import MEGC2019
-from mezoo.data.samm import SAMM
-from mezoo.data.smic import SMIC
-from mezoo.data.synthetic import SyntheticDataset
 
 
 @hookimpl
 def register_datasets(register):
-    register(SyntheticDataset, name="synthetic")
-    register(CASME2, name="casme2")
-    register(SAMM, name="samm")
-    register(SMIC, name="smic")
-    register(MEGC2019, name="megc2019")
-    register(CASME3, name="casme3")
+    register("mezoo.data.synthetic:SyntheticDataset", name="synthetic")
+    register("mezoo.data.casme2:CASME2", name="casme2")
+    register("mezoo.data.samm:SAMM", name="samm")
+    register("mezoo.data.smic:SMIC", name="smic")
+    register("mezoo.data.megc2019:MEGC2019", name="megc2019")
+    register("mezoo.data.casme3:CASME3", name="casme3")
 
 
 @hookimpl
 def register_apex_spotters(register):
-    register(apex.middle, name="middle")
-    register(apex.max_difference, name="max_difference")
+    register("mezoo.data.apex:middle", name="middle")
+    register("mezoo.data.apex:max_difference", name="max_difference")
 
 
 @hookimpl
 def register_interpolators(register):
-    register(interpolate.linear, name="linear")
+    register("mezoo.data.interpolate:linear", name="linear")

@@ -1,15 +1,11 @@
-"""Built-in displacement providers."""
+"""Built-in displacement providers (registered by import path: nothing is imported until used)."""
 
 from mezoo import hookimpl
-from mezoo.displacement.dgm import DGM
-from mezoo.displacement.dynamic_image import DynamicImage
-from mezoo.displacement.farneback import Farneback
-from mezoo.displacement.of_norm import OFNorm
 
 
 @hookimpl
 def register_displacements(register):
-    register(DGM, name="dgm")
-    register(Farneback, name="farneback")
-    register(OFNorm, name="of_norm")
-    register(DynamicImage, name="dynamic_image")
+    register("mezoo.displacement.dgm:DGM", name="dgm")
+    register("mezoo.displacement.farneback:Farneback", name="farneback")
+    register("mezoo.displacement.of_norm:OFNorm", name="of_norm")
+    register("mezoo.displacement.dynamic_image:DynamicImage", name="dynamic_image")

@@ -1,12 +1,10 @@
-"""Built-in fusion heads."""
+"""Built-in fusion heads (registered by import path: nothing is imported until used)."""
 
 from mezoo import hookimpl
-from mezoo.fusion.transformer_fusion import FuAAttn, FuBAttn
-from mezoo.fusion.vit_grid import ViTGrid
 
 
 @hookimpl
 def register_fusions(register):
-    register(FuBAttn, name="fu_b_attn")
-    register(FuAAttn, name="fu_a_attn")
-    register(ViTGrid, name="vit_grid")
+    register("mezoo.fusion.transformer_fusion:FuBAttn", name="fu_b_attn")
+    register("mezoo.fusion.transformer_fusion:FuAAttn", name="fu_a_attn")
+    register("mezoo.fusion.vit_grid:ViTGrid", name="vit_grid")

@@ -55,13 +55,33 @@ def load_weights(dgm: nn.Module, weights: str | Path) -> str:
     return hashlib.sha256(content).hexdigest()[:16]
 
 
+class _Block(nn.Sequential):
+    """The DGM's basic block: convolution, batch normalisation, activation.
+
+    In eval mode the batch normalisation (a fixed affine map per channel then) is folded into the
+    convolution's weights and bias at each call: the same output to float precision without a
+    pass over the feature maps (at batch 1 on 224 x 224 frames, 5 of the DGM's ~45 ms).
+    """
+
+    def __init__(self, cin: int, cout: int, stride: int = 1):
+        super().__init__(
+            nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.LeakyReLU(0.1, inplace=True),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        conv, norm, act = self
+        if self.training or norm.running_var is None:
+            return super().forward(x)
+        scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+        bias = norm.bias - norm.running_mean * scale
+        out = F.conv2d(x, conv.weight * scale[:, None, None, None], bias, conv.stride, conv.padding)
+        return F.leaky_relu(out, act.negative_slope, inplace=True)
+
+
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    """The DGM's basic block: convolution, batch normalisation, activation."""
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.LeakyReLU(0.1, inplace=True),
-    )
+    return _Block(cin, cout, stride)
 
 
 def _luminance(frames: Tensor) -> Tensor:

@@ -51,20 +51,26 @@ class LinearFusionBeforeAttention(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         b, n, dim = x.shape
         h, c = self.num_heads, dim // self.num_heads
-        weight, bias = self.qkv.weight, self.qkv.bias
-        # eq. 5, Lin over the m queries. The query projection is linear, so mixing the tokens
-        # first and projecting once per head gives the same query as projecting all m tokens
-        # and mixing them: C x C instead of m x C x C multiply-adds (tested against the latter).
+        weight, bias = self.qkv.weight.view(3, h, c, dim), self.qkv.bias
+        # Every projection here is linear, so it is applied where the fewest vectors need it (the
+        # same maths, tested against projecting all n tokens as eq. 5-7 are written):
+        # - eq. 5, Lin over the m queries: mix the tokens, then project once per head;
+        # - the logits q . (W_k x_j + b_k) = (W_k^T q) . x_j + q . b_k: the query is taken back to
+        #   the token space once instead of projecting all n keys;
+        # - eq. 7, the softmax weights sum to 1: sum_j a_j (W_v x_j + b_v) = W_v (sum_j a_j x_j) + b_v.
+        # No n x C x C projection is left: C x C per head and sample instead of 2 n C^2.
         mixed = torch.einsum("hn,bnd->bhd", self.query_mix, x)  # (B, h, C)
-        query = torch.einsum("bhd,hcd->bhc", mixed, weight[:dim].view(h, c, dim))
+        query = torch.einsum("bhd,hcd->bhc", mixed, weight[0])
         if bias is not None:
-            query = query + bias[:dim].view(h, c) * self.query_mix.sum(1, keepdim=True)
-        kv = nn.functional.linear(x, weight[dim:], None if bias is None else bias[dim:])
-        k, v = kv.reshape(b, n, 2, h, c).permute(2, 0, 3, 1, 4)  # each (B, h, n, c)
-        logits = torch.einsum("bhc,bhnc->bhn", query, k)
+            bias = bias.view(3, h, c)
+            query = query + bias[0] * self.query_mix.sum(1, keepdim=True)
+        logits = torch.einsum("bhd,bnd->bhn", torch.einsum("bhc,hcd->bhd", query, weight[1]), x)
+        if bias is not None:
+            logits = logits + torch.einsum("bhc,hc->bh", query, bias[1])[..., None]
         weights = self.norm(logits).softmax(dim=-1)  # eq. 6
         self.last_weights = weights.detach()
-        return torch.einsum("bhn,bhnc->bhc", weights, v).reshape(b, dim)  # eq. 7
+        out = torch.einsum("bhd,hcd->bhc", torch.einsum("bhn,bnd->bhd", weights, x), weight[2])  # eq. 7
+        return (out if bias is None else out + bias[2]).reshape(b, dim)
 
 
 class LinearFusionAfterAttention(nn.Module):

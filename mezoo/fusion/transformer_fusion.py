@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from mezoo.fusion.attention import AttnBlock
 from mezoo.fusion.base import FusionHead
 from mezoo.fusion.fusion_layer import LinearFusionAfterAttention, LinearFusionBeforeAttention
+from mezoo.fusion.grouped import GroupedFusionModules, convert_loop_checkpoint
 from mezoo.fusion.patch_embed import PatchEmbeds
 
 FUSION_LAYERS: dict[str, type[nn.Module]] = {
@@ -45,6 +46,11 @@ class FusionModule(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         return self.fuse(self.norm(self.blocks(tokens + self.pos_embed)))
+
+
+def _load_looped_local(head: TransformerFusion, state: dict[str, Tensor], prefix: str, *args: object) -> None:
+    """Checkpoints saved before the local modules were grouped hold ``local.<k>.<name>``."""
+    convert_loop_checkpoint(state, prefix + "local.", head.local.state_dict())
 
 
 class TransformerFusion(FusionHead):
@@ -87,10 +93,11 @@ class TransformerFusion(FusionHead):
         streams = 0
         if self.uses_regions:
             self.region_embed = PatchEmbeds(num_regions, in_channels, patch_size, embed_dim)
-            if use_local:
-                self.local = nn.ModuleList(
-                    FusionModule(embed_dim, n_patches, depth=local_depth, **common) for _ in range(num_regions)
-                )
+            if use_local:  # K modules computed as one (mezoo/fusion/grouped.py)
+                self.local = GroupedFusionModules(
+                    num_regions, embed_dim, n_patches, depth=local_depth, **common,
+                    make_module=lambda: FusionModule(embed_dim, n_patches, depth=local_depth, **common))
+                self.register_load_state_dict_pre_hook(_load_looped_local)
             if use_global:
                 tokens = num_regions if use_local else num_regions * n_patches
                 self.global_ = FusionModule(embed_dim, tokens, depth=global_depth, **common)
@@ -113,7 +120,7 @@ class TransformerFusion(FusionHead):
         """``(B, K, M, R, R)`` -> ``(B, C)``: local then global fusion (or their ablations)."""
         tokens = self.region_embed(regions)  # (B, K, N, C)
         if self.use_local:
-            local = torch.stack([m(tokens[:, i]) for i, m in enumerate(self.local)], dim=1)  # (B, K, C)
+            local = self.local(tokens)  # (B, K, C)
             return self.global_(local) if self.use_global else local.mean(1)
         return self.global_(tokens.flatten(1, 2))
 
@@ -139,10 +146,9 @@ class TransformerFusion(FusionHead):
             modules present.
         """
         out: dict[str, Tensor] = {}
-        if self.use_local:
-            for i, m in enumerate(self.local):
-                if m.fuse.last_weights is not None:
-                    out[f"local/{i}"] = m.fuse.last_weights
+        if self.use_local and self.local.last_weights is not None:
+            for i in range(self.num_regions):
+                out[f"local/{i}"] = self.local.last_weights[:, i]
         for name in ("global_", "face"):
             module = getattr(self, name, None)
             if module is not None and module.fuse.last_weights is not None:

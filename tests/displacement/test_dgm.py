@@ -192,3 +192,18 @@ def test_weights_that_do_not_fit_are_refused_with_the_way_out(tmp_path):
         DGM(width=16, weights="synthetic")
     with pytest.raises(ConfigError, match="does not exist.*null to train from scratch"):
         DGM(weights=str(tmp_path / "none.safetensors"))
+
+
+def test_eval_mode_folds_batch_norm_into_the_convolutions_with_the_same_field():
+    dgm = DGM(width=8, levels=3, scale=0.5, weights="synthetic")
+    torch.manual_seed(0)
+    onset = torch.rand(2, 3, 96, 96)
+    apex = torch.roll(onset, 1, dims=-1)
+    with torch.no_grad():
+        folded = dgm.displacement(onset, apex)
+        for block in dgm.modules():
+            if type(block).__name__ == "_Block":
+                block.training = True  # the unfolded path; its batch norms stay in eval mode
+        plain = dgm.displacement(onset, apex)
+    assert folded.abs().max() > 0.1
+    assert torch.allclose(folded, plain, atol=1e-4)

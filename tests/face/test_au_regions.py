@@ -54,8 +54,24 @@ def test_crop_regions_reads_the_right_pixels():
     assert whole[0, 0, 0].item() == 0 and abs(whole[0, -1, -1].item() - 63) < 1e-3
 
 
+def test_crop_regions_match_a_perspective_crop_of_each_box():
+    """The direct sampling grid gives kornia's crop_and_resize (corners to corner pixel centres,
+    zeros outside the image), box by box, also for boxes reaching past the image."""
+    from kornia.geometry.transform import crop_and_resize
+
+    torch.manual_seed(1)
+    image = torch.rand(4, 3, 120, 100)
+    x1, y1 = torch.rand(4, 5) * 90 - 15, torch.rand(4, 5) * 100 - 15
+    side = torch.rand(4, 5) * 50 + 10
+    boxes = torch.stack([x1, y1, x1 + side, y1 + 1.2 * side], -1)
+    crops = crop_regions(image, boxes, size=32)
+    for k in range(5):
+        a, b, c, d = boxes[:, k].unbind(-1)
+        corners = torch.stack([torch.stack(p, -1) for p in ((a, b), (c - 1, b), (c - 1, d - 1), (a, d - 1))], 1)
+        assert torch.allclose(crops[:, k], crop_and_resize(image, corners, (32, 32)), atol=1e-4)
+
+
 def test_crop_regions_same_for_one_face_and_for_a_batch():
-    """Batch 1 takes the one-call path, larger batches one call per region: identical crops."""
     torch.manual_seed(0)
     image = torch.rand(3, 8, 224, 224)
     landmarks = torch.as_tensor(canonical_landmarks(224), dtype=torch.float32) + torch.randn(3, 68, 2)

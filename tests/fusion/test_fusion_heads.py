@@ -69,14 +69,14 @@ def test_fusion_layer_matches_eq5_with_learned_weights(device):
 def test_parameter_shapes_follow_c_h_n():
     head = FuBAttn(in_channels=8, num_classes=3, embed_dim=64, num_heads=4, patch_size=18, region_size=90,
                    face_size=90)
-    local = head.local[0]
-    assert local.pos_embed.shape == (1, 25, 64)  # N = (90 / 18)^2
-    assert local.fuse.query_mix.shape == (4, 25)  # h x m
-    assert local.fuse.qkv.weight.shape == (3 * 64, 64)
-    assert local.fuse.norm.num_features == 4
+    local = head.local  # the K = 9 local modules, grouped: a leading region axis
+    assert local.pos_embed.shape == (9, 25, 64)  # N = (90 / 18)^2
+    assert local.fuse.query_mix.shape == (9, 4, 25)  # h x m per region
+    assert local.fuse.qkv.weight.shape == (9, 3 * 64, 64)
+    assert local.fuse.norm.num_features == 9 * 4
     assert head.global_.fuse.query_mix.shape == (4, 9)  # over the K = 9 AU vectors
     assert head.region_embed.weight.shape == (9, 64, 8 * 18 * 18)  # one patch embedding per AU
-    assert len(head.local) == 9
+    assert head.local.groups == 9
 
 
 def test_patch_embeds_equal_one_strided_convolution_per_region():

@@ -7,20 +7,31 @@ and the sequenced fusion heads ``fu_b_attn_s`` (TransFu-S, paper sec. 4.4) and `
     mezoo run --displacement dgm --fusion fu_b_attn_s
 """
 
+from typing import Any
+
 from mezoo import hookimpl
-from mezoo_tim.sequence import FuAAttnS, FuBAttnS, SequencedFusion
-from mezoo_tim.tim import path_graph_embedding, tim, tim_weights
 
 __version__ = "0.1.0"
 __all__ = ["FuAAttnS", "FuBAttnS", "SequencedFusion", "path_graph_embedding", "tim", "tim_weights"]
+_WHERE = {"FuAAttnS": "sequence", "FuBAttnS": "sequence", "SequencedFusion": "sequence",
+          "path_graph_embedding": "tim", "tim": "tim", "tim_weights": "tim"}
+
+
+def __getattr__(name: str) -> Any:
+    # mezoo loads this module to register the plugin: the model code (torch) is imported on use only
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f"mezoo_tim.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'mezoo_tim' has no attribute {name!r}")
 
 
 @hookimpl
 def register_interpolators(register):
-    register(tim, name="tim")
+    register("mezoo_tim.tim:tim", name="tim")
 
 
 @hookimpl
 def register_fusions(register):
-    register(FuBAttnS, name="fu_b_attn_s")
-    register(FuAAttnS, name="fu_a_attn_s")
+    register("mezoo_tim.sequence:FuBAttnS", name="fu_b_attn_s")
+    register("mezoo_tim.sequence:FuAAttnS", name="fu_a_attn_s")
