@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 import time
@@ -39,7 +40,7 @@ from mezoo.loso.folds import Fold, loso_folds
 from mezoo.loso.precompute import precompute_displacements, provider_id
 from mezoo.loso.prepare import Pairs, Prepared, prepare, read_pairs
 from mezoo.loso.report import build_report, markdown
-from mezoo.loso.trainer import predict, train_fold
+from mezoo.loso.trainer import check_trained, predict, train_fold
 from mezoo.model import FRLDGT
 
 
@@ -304,6 +305,7 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
         model.displacement.refresh_statistics(_training_pairs(data, fold, sampler, int(train["batch_size"]),
                                                               seed + 2, device))
     probs = predict(model, forward, fold.test, int(train["batch_size"]))
+    check_trained(model, probs, fold.subject)
     if checkpoint is not None:
         save_checkpoint(model, checkpoint)
     done = {
@@ -455,12 +457,40 @@ def _mean_fusion_weights(model: FRLDGT, forward: Callable[[Tensor], Any], rows: 
     return out
 
 
+def check_train_settings(config: Mapping[str, Any]) -> None:
+    """The training settings' types and ranges, checked before any preprocessing so a bad value
+    costs no time: ``train.epochs`` and ``train.batch_size`` whole numbers >= 1, ``train.lr`` finite
+    and > 0, ``train.weight_decay`` finite and >= 0, ``seed`` a whole number.
+
+    Raises:
+        ConfigError: naming the setting, the value given and what it must be.
+    """
+    train = config["train"]
+
+    def number(key: str, value: Any, kind: type, rule: Callable[[Any], bool], must: str) -> None:
+        try:
+            parsed = kind(value)
+            ok = not isinstance(value, bool) and (kind is not int or parsed == float(value)) and rule(parsed)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError(f"{key} is {value!r}; it must be {must} (e.g. --set {key}=...)")
+
+    number("train.epochs", train["epochs"], int, lambda v: v >= 1, "a whole number of at least 1")
+    number("train.batch_size", train["batch_size"], int, lambda v: v >= 1, "a whole number of at least 1")
+    number("train.lr", train["lr"], float, lambda v: math.isfinite(v) and v > 0, "a finite number above 0")
+    number("train.weight_decay", train.get("weight_decay", 0.0), float, lambda v: math.isfinite(v) and v >= 0,
+           "a finite number of at least 0")
+    number("seed", config.get("seed", 0), int, lambda v: True, "a whole number")
+
+
 def run_loso(config: Mapping[str, Any], run_dir: str | Path | None = None, progress: bool = True) -> RunResult:
     """Run leave-one-subject-out training and evaluation as ``config`` says.
 
     Returns:
         The run's directory and report. Folds already in ``run_dir/folds`` are not trained again.
     """
+    check_train_settings(config)
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
     device = resolve_device(str(config["run"]["device"]))
     dataset = make_dataset(config)

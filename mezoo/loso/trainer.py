@@ -92,8 +92,8 @@ def train_fold(model: FRLDGT, forward: Forward, train_idx: np.ndarray, train_lab
         total, count = 0.0, 0
         for step, start in enumerate(range(0, len(order), batch_size)):
             batch = order[start:start + batch_size]
-            if len(batch) < 2 and len(order) > 1:
-                continue  # a lone sample makes batch statistics meaningless
+            if len(batch) < 2 < batch_size:
+                continue  # a lone remainder sample: batch statistics of one are noise (batch_size 1 trains)
             logits, provider_loss = forward(rows[batch])
             loss = loss_fn(logits, targets[batch].to(device))
             if provider_loss is not None:
@@ -112,6 +112,22 @@ def train_fold(model: FRLDGT, forward: Forward, train_idx: np.ndarray, train_lab
         history.append(total / max(count, 1))
         bar.set_postfix(loss=f"{history[-1]:.3f}")
     return history
+
+
+def check_trained(model: nn.Module, probs: np.ndarray, fold_name: str) -> None:
+    """Stop a fold whose model diverged on its last step (the loss before it was finite, the
+    weights after it are not) or predicts non-finite probabilities, before anything is reported.
+
+    Raises:
+        TrainingError: naming the fold and the first non-finite parameter or buffer.
+    """
+    for name, value in (*model.named_parameters(), *model.named_buffers()):
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise TrainingError(f"fold {fold_name}: {name} is not finite after training (the last step diverged); "
+                                f"lower train.lr (or displacement.<name>.lr) and run again")
+    if not np.isfinite(probs).all():
+        raise TrainingError(f"fold {fold_name}: the predicted probabilities are not finite; lower train.lr or "
+                            f"check the inputs of this fold for NaN")
 
 
 def _check_finite(loss: Tensor, fold_name: str, where: str) -> None:

@@ -222,3 +222,39 @@ def test_mean_fusion_weights_do_not_depend_on_the_batch_size():
     head(regions[:1], face[:1])
     first = head.fusion_weights()["global"].mean((0, 1)).tolist()
     assert not np.allclose(first, whole["global"], atol=1e-6)  # the mean is over every sample
+
+
+@pytest.mark.parametrize("key, value, must", [
+    ("epochs", 0, "at least 1"), ("epochs", -1, "at least 1"), ("epochs", "abc", "whole number"),
+    ("epochs", 2.5, "whole number"), ("batch_size", 0, "at least 1"), ("lr", float("inf"), "finite"),
+    ("lr", float("nan"), "finite"), ("lr", 0, "above 0"), ("lr", "fast", "finite"),
+    ("weight_decay", -1.0, "at least 0"),
+])
+def test_bad_training_values_fail_before_any_preprocessing(tiny_config, tmp_path, monkeypatch, key, value, must):
+    monkeypatch.setattr(runner, "make_dataset", lambda config: pytest.fail("the dataset was read"))
+    with pytest.raises(ConfigError, match=rf"train\.{key} is .*{must}"):
+        runner.run_loso(tiny_config(train={key: value}), tmp_path, progress=False)
+    assert not (tmp_path / "config.yaml").exists()
+
+
+def test_a_model_that_diverges_on_its_last_step_stops_without_a_report(tiny_config, tmp_path):
+    """The loss before the last update is finite; the weights after it are not: no report, the fold named."""
+    cfg = tiny_config(train={"epochs": 1, "batch_size": 16, "lr": 1e6})  # one step: its loss is finite
+    with pytest.raises(TrainingError, match=r"fold synthetic/s00: .*not finite"):
+        runner.run_loso(cfg, tmp_path, progress=False)
+    assert not (tmp_path / "report.json").exists()
+    assert not (tmp_path / "folds" / "synthetic__s00.json").exists()
+
+
+def test_batch_size_one_trains_every_sample(tiny_config, tmp_path, monkeypatch):
+    steps = []
+    original = torch.optim.Adam.step
+
+    def counting(self, *args, **kwargs):
+        steps.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counting)
+    history = runner.run_loso(tiny_config(train={"epochs": 1, "batch_size": 1}), tmp_path, progress=False)
+    assert history.report["full"]["uf1"] >= 0
+    assert len(steps) == 3 * 12  # 3 folds, 12 training clips each, one step per clip
