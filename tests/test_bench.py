@@ -13,7 +13,7 @@ def test_cases_cover_the_issue():
     for batch in (1, 32):
         assert {f"fusion-fu_b_attn-b{batch}", f"fusion-fu_a_attn-b{batch}", f"fusion-layer-before-b{batch}",
                 f"fusion-layer-after-b{batch}", f"dgm-b{batch}"} <= names
-    assert {"model-b32", "end-to-end", "train-fixed-b32", "train-dgm-b32"} <= names
+    assert {"model-b32", "end-to-end", "train-head-b32", "train-fixed-b32", "train-dgm-b32"} <= names
 
 
 def test_training_step_case_trains_the_head():
