@@ -154,8 +154,9 @@ def _train_step(displacement: str, batch: int) -> Callable[[torch.device, str], 
         landmarks = torch.as_tensor(canonical_landmarks(224), dtype=torch.float32).expand(batch, 68, 2).to(device)
         labels = torch.arange(batch, device=device) % 3
         fixed = torch.randn(batch, 2, 224, 224, device=device)
-        with torch.no_grad():
-            stored = model.regions_and_face(onset, apex, landmarks, fixed)
+        if displacement == "head":  # the runner's stored crops
+            with torch.no_grad():
+                stored = model.regions_and_face(onset, apex, landmarks, fixed)
         trained = model.parameters() if displacement == "dgm" else model.fusion.parameters()
         optimizer = torch.optim.Adam(trained, lr=1e-4)
         loss_fn = torch.nn.CrossEntropyLoss()

@@ -113,9 +113,9 @@ def _config(dataset: str | None, data_root: Path | None, displacement: str | Non
     overrides = merge(overrides, parse_set(sets))
     first = resolve(config_file, overrides)
     dataset_cls = plugins.get("dataset", first["dataset"]["name"])
-    components = [plugins.get(kind, first[kind]["name"]) for kind in ("displacement", "fusion") if components]
+    chosen = [plugins.get(kind, first[kind]["name"]) for kind in ("displacement", "fusion")] if components else []
     return resolve(config_file, overrides, getattr(dataset_cls, "config_defaults", None),
-                   [getattr(c, "config_defaults", None) or {} for c in components])
+                   [getattr(c, "config_defaults", None) or {} for c in chosen])
 
 
 @cli.group()

@@ -71,25 +71,20 @@ class Registration:
         return _import_target(self.target, self)
 
 
-_imported: dict[str, Any] = {}
-
-
 def _import_target(path: str, reg: Registration) -> Any:
-    if path not in _imported:
-        module_name, _, attribute = path.partition(":")
-        where = f"{reg.kind} {reg.name!r} of plugin {reg.plugin!r} is registered as {path!r}"
-        if not attribute:
-            raise PluginError(f"{where}: give 'package.module:Attribute'; fix or uninstall the plugin")
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:
-            raise PluginError(f"{where}, which failed to import ({type(exc).__name__}: {exc}); fix or "
-                              f"uninstall the plugin, or set MEZOO_LOAD_PLUGINS to the plugins you want") from exc
-        try:
-            _imported[path] = getattr(module, attribute)
-        except AttributeError:
-            raise PluginError(f"{where}, but {module_name} has no {attribute!r}; fix or uninstall the plugin") from None
-    return _imported[path]
+    module_name, _, attribute = path.partition(":")
+    where = f"{reg.kind} {reg.name!r} of plugin {reg.plugin!r} is registered as {path!r}"
+    if not attribute:
+        raise PluginError(f"{where}: give 'package.module:Attribute'; fix or uninstall the plugin")
+    try:
+        module = importlib.import_module(module_name)  # once: Python keeps it in sys.modules
+    except Exception as exc:
+        raise PluginError(f"{where}, which failed to import ({type(exc).__name__}: {exc}); fix or "
+                          f"uninstall the plugin, or set MEZOO_LOAD_PLUGINS to the plugins you want") from exc
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise PluginError(f"{where}, but {module_name} has no {attribute!r}; fix or uninstall the plugin") from None
 
 
 def normalize_name(name: str) -> str:

@@ -49,28 +49,52 @@ class LinearFusionBeforeAttention(nn.Module):
         self.last_weights: Tensor | None = None
 
     def forward(self, x: Tensor) -> Tensor:
-        b, n, dim = x.shape
-        h, c = self.num_heads, dim // self.num_heads
-        weight, bias = self.qkv.weight.view(3, h, c, dim), self.qkv.bias
-        # Every projection here is linear, so it is applied where the fewest vectors need it (the
-        # same maths, tested against projecting all n tokens as eq. 5-7 are written):
-        # - eq. 5, Lin over the m queries: mix the tokens, then project once per head;
-        # - the logits q . (W_k x_j + b_k) = (W_k^T q) . x_j + q . b_k: the query is taken back to
-        #   the token space once instead of projecting all n keys;
-        # - eq. 7, the softmax weights sum to 1: sum_j a_j (W_v x_j + b_v) = W_v (sum_j a_j x_j) + b_v.
-        # No n x C x C projection is left: C x C per head and sample instead of 2 n C^2.
-        mixed = torch.einsum("hn,bnd->bhd", self.query_mix, x)  # (B, h, C)
-        query = torch.einsum("bhd,hcd->bhc", mixed, weight[0])
-        if bias is not None:
-            bias = bias.view(3, h, c)
-            query = query + bias[0] * self.query_mix.sum(1, keepdim=True)
-        logits = torch.einsum("bhd,bnd->bhn", torch.einsum("bhc,hcd->bhd", query, weight[1]), x)
-        if bias is not None:
-            logits = logits + torch.einsum("bhc,hc->bh", query, bias[1])[..., None]
-        weights = self.norm(logits).softmax(dim=-1)  # eq. 6
-        self.last_weights = weights.detach()
-        out = torch.einsum("bhd,hcd->bhc", torch.einsum("bhn,bnd->bhd", weights, x), weight[2])  # eq. 7
-        return (out if bias is None else out + bias[2]).reshape(b, dim)
+        bias = None if self.qkv.bias is None else self.qkv.bias[None]
+        out, weights = linear_fusion_before(x[None], self.query_mix[None], self.qkv.weight[None], bias, self.norm)
+        self.last_weights = weights[:, 0].detach()
+        return out[0]
+
+
+def linear_fusion_before(x: Tensor, query_mix: Tensor, weight: Tensor, bias: Tensor | None,
+                         norm: nn.Module) -> tuple[Tensor, Tensor]:
+    """Eq. 5-7 for K layers at once (K = 1: one layer): returns the fused vectors and the softmax weights.
+
+    Every projection here is linear, so it is applied where the fewest vectors need it (the same
+    maths, tested against projecting all n tokens as eq. 5-7 are written):
+
+    - eq. 5, Lin over the m queries: mix the tokens, then project once per head;
+    - the logits ``q . (W_k x_j + b_k) = (W_k^T q) . x_j + q . b_k``: the query is taken back to
+      the token space once instead of projecting all n keys;
+    - eq. 7, the softmax weights sum to 1: ``sum_j a_j (W_v x_j + b_v) = W_v (sum_j a_j x_j) + b_v``.
+
+    No n x C x C projection is left: C x C per head and sample instead of 2 n C^2.
+
+    Args:
+        x: ``(K, B, n, C)`` tokens.
+        query_mix: ``(K, h, n)``, the weights of ``Lin``.
+        weight, bias: ``(K, 3C, C)`` and ``(K, 3C)`` (or ``None``), the qkv projections.
+        norm: the batch normalisation over the ``K * h`` heads' logits, ``(B, K * h, n)``.
+
+    Returns:
+        ``(K, B, C)`` and the softmax weights ``(B, K, h, n)``.
+    """
+    k, b, n, dim = x.shape
+    h = query_mix.shape[1]
+    c = dim // h
+    weight = weight.view(k, 3, h, c, dim)
+    mixed = torch.einsum("khn,kbnd->kbhd", query_mix, x)
+    query = torch.einsum("kbhd,khcd->kbhc", mixed, weight[:, 0])
+    if bias is not None:
+        bias = bias.view(k, 3, h, c)
+        query = query + (bias[:, 0] * query_mix.sum(-1, keepdim=True))[:, None]
+    logits = torch.einsum("kbhd,kbnd->bkhn", torch.einsum("kbhc,khcd->kbhd", query, weight[:, 1]), x)
+    if bias is not None:
+        logits = logits + torch.einsum("kbhc,khc->bkh", query, bias[:, 1])[..., None]
+    weights = norm(logits.reshape(b, k * h, n)).softmax(-1).view(b, k, h, n)  # eq. 6
+    out = torch.einsum("kbhd,khcd->kbhc", torch.einsum("bkhn,kbnd->kbhd", weights, x), weight[:, 2])  # eq. 7
+    if bias is not None:
+        out = out + bias[:, 2][:, None]
+    return out.reshape(k, b, dim), weights
 
 
 class LinearFusionAfterAttention(nn.Module):

@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mezoo.fusion.fusion_layer import linear_fusion_before
+
 
 class GroupedLinear(nn.Module):
     """K linear maps: ``(K, M, in)`` -> ``(K, M, out)``; ``weight`` ``(K, out, in)`` as nn.Linear's, stacked."""
@@ -112,8 +114,9 @@ class GroupedBlock(nn.Module):
 
 
 class GroupedFusionBefore(nn.Module):
-    """K "linear fusion before attention" layers (Fu-B-Attn; see
-    :class:`~mezoo.fusion.fusion_layer.LinearFusionBeforeAttention` for the maths).
+    """K "linear fusion before attention" layers (Fu-B-Attn; the maths of
+    :class:`~mezoo.fusion.fusion_layer.LinearFusionBeforeAttention`, one
+    :func:`~mezoo.fusion.fusion_layer.linear_fusion_before` for all K).
 
     The K batch normalisations of h head logits each are one ``BatchNorm1d`` over ``K * h``
     channels: the same statistics, channel by channel. The softmax weights of the last forward
@@ -127,7 +130,6 @@ class GroupedFusionBefore(nn.Module):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"embedding size {dim} is not divisible by {num_heads} heads")
-        self.num_heads = num_heads
         self.qkv = GroupedLinear(groups, dim, 3 * dim)
         self.query_mix = nn.Parameter(torch.full((groups, num_heads, num_tokens), 1.0 / num_tokens))
         self.norm = nn.BatchNorm1d(groups * num_heads)
@@ -135,21 +137,10 @@ class GroupedFusionBefore(nn.Module):
 
     def forward(self, x: Tensor, batch: int) -> Tensor:
         k, m, dim = x.shape
-        n, h = m // batch, self.num_heads
-        c = dim // h
-        weight, bias = self.qkv.weight.view(k, 3, h, c, dim), self.qkv.bias.view(k, 3, h, c)
-        x = x.view(k, batch, n, dim)
-        # each projection where the fewest vectors need it, as the ungrouped layer does
-        mixed = torch.einsum("khn,kbnd->kbhd", self.query_mix, x)
-        query = torch.einsum("kbhd,khcd->kbhc", mixed, weight[:, 0])
-        query = query + (bias[:, 0] * self.query_mix.sum(-1, keepdim=True))[:, None]
-        logits = torch.einsum("kbhd,kbnd->bkhn", torch.einsum("kbhc,khcd->kbhd", query, weight[:, 1]), x)
-        logits = logits + torch.einsum("kbhc,khc->bkh", query, bias[:, 1])[..., None]
-        weights = self.norm(logits.reshape(batch, k * h, n)).softmax(-1).view(batch, k, h, n)
+        out, weights = linear_fusion_before(x.view(k, batch, m // batch, dim), self.query_mix, self.qkv.weight,
+                                            self.qkv.bias, self.norm)
         self.last_weights = weights.detach()
-        pooled = torch.einsum("bkhn,kbnd->kbhd", weights, x)
-        out = torch.einsum("kbhd,khcd->kbhc", pooled, weight[:, 2]) + bias[:, 2][:, None]
-        return out.reshape(k, batch, dim)
+        return out
 
 
 class GroupedFusionAfter(nn.Module):
