@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mezoo import __version__, plugins
-from mezoo.errors import MezooError
+from mezoo.errors import MezooError, MezooWarning
+
+if TYPE_CHECKING:
+    from mezoo.settings import Settings
 
 
 class _Group(click.Group):
     """Shows mezoo's own errors as one line (``Error: ...``), without a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except MezooError as exc:
-            raise click.ClickException(str(exc)) from exc
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except MezooError as exc:
+                raise click.ClickException(str(exc)) from exc
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """mezoo's own warnings as one ``Warning: ...`` line on stderr; others as Python shows them."""
+    if issubclass(category, MezooWarning):
+        click.echo(f"Warning: {message}", err=True)
+    else:
+        _default_showwarning(message, category, *args, **kwargs)
 
 
 @click.group(cls=_Group)
@@ -50,9 +67,8 @@ def run(dataset: str | None, data_root: Path | None, displacement: str | None, f
     """
     from mezoo.loso.runner import default_run_dir, run_loso
 
-    config = _config(dataset, data_root, displacement, fusion, config_file, sets, device)
-    run_dir = out or (Path(config["run"]["out"]) if config["run"].get("out") else default_run_dir(config))
-    result = run_loso(config, run_dir, progress=not quiet)
+    settings = _config(dataset, data_root, displacement, fusion, config_file, sets, device)
+    result = run_loso(settings, out or default_run_dir(settings), progress=not quiet)
     if result.skipped:
         click.echo(f"Resumed: {len(result.skipped)} finished fold(s) reused, {len(result.trained)} trained.")
     click.echo(result.markdown)
@@ -76,31 +92,32 @@ def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config
 
     Each row is a LOSO run in OUT/<row>; running again resumes finished rows and folds.
     """
-    from mezoo.config import fingerprint
     from mezoo.loso.ablate import ablation_table, parse_rows, run_ablation
 
     chosen = parse_rows(rows)
-    config = _config(dataset, data_root, None, None, config_file, sets, device)
-    out = out or Path("runs") / f"ablate-{config['dataset']['name']}-{fingerprint(config)}"
+    settings = _config(dataset, data_root, None, None, config_file, sets, device)
+    out = out or Path("runs") / f"ablate-{settings.dataset.name}-{settings.fingerprint}"
 
     def report(row: str, result: Any) -> None:
         full = result.report["full"]
         click.echo(f"{row}: UF1 {full['uf1']:.3f}, UAR {full['uar']:.3f} ({result.run_dir})")
 
-    results = run_ablation(config, chosen, out, progress=not quiet, on_row=report)
+    results = run_ablation(settings, chosen, out, progress=not quiet, on_row=report)
     click.echo(ablation_table(results))
     click.echo(f"Ablation table: {out / 'ablation.md'}")
 
 
 def _config(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
             config_file: Path | None, sets: tuple[str, ...], device: str | None,
-            components: bool = True) -> dict[str, Any]:
-    """Resolve the settings of a command; unknown component names fail here, before any work.
+            components: bool = True) -> Settings:
+    """The command's settings (:func:`mezoo.settings.load_settings`); every key, value and component
+    name is checked here, before any work.
 
     ``components=False``: without the displacement provider's and fusion head's own defaults, for
     commands that only read the dataset (importing the model code to read them costs seconds).
     """
-    from mezoo.config import merge, parse_set, resolve
+    from mezoo.config import merge, parse_set
+    from mezoo.settings import load_settings
 
     overrides: dict[str, Any] = {}
     for section, value in (("dataset", dataset), ("displacement", displacement), ("fusion", fusion)):
@@ -110,12 +127,7 @@ def _config(dataset: str | None, data_root: Path | None, displacement: str | Non
         overrides = merge(overrides, {"dataset": {"root": str(data_root)}})
     if device:
         overrides = merge(overrides, {"run": {"device": device}})
-    overrides = merge(overrides, parse_set(sets))
-    first = resolve(config_file, overrides)
-    dataset_cls = plugins.get("dataset", first["dataset"]["name"])
-    chosen = [plugins.get(kind, first[kind]["name"]) for kind in ("displacement", "fusion")] if components else []
-    return resolve(config_file, overrides, getattr(dataset_cls, "config_defaults", None),
-                   [getattr(c, "config_defaults", None) or {} for c in chosen])
+    return load_settings(config_file, merge(overrides, parse_set(sets)), components=components)
 
 
 @cli.group()
@@ -142,7 +154,6 @@ def figure_displacements(dataset: str | None, data_root: Path | None, sample_key
     """
     import torch
 
-    from mezoo.config import component_options
     from mezoo.data.cache import DiskCache
     from mezoo.displacement.dgm import fit_self_supervised
     from mezoo.errors import DataError
@@ -152,36 +163,35 @@ def figure_displacements(dataset: str | None, data_root: Path | None, sample_key
     from mezoo.loso.prepare import prepare, read_pairs
     from mezoo.data.registry import make_dataset
 
-    config = _config(dataset, data_root, None, None, config_file, sets, None)
-    ds = make_dataset(config)
+    settings = _config(dataset, data_root, None, None, config_file, sets, None)
+    ds = make_dataset(settings.dataset)
     samples = ds.samples()
     if sample_keys:
         by_key = {s.key: s for s in samples}
         missing = [k for k in sample_keys if k not in by_key]
         if missing:
-            raise DataError(f"no sample {', '.join(missing)} in dataset {config['dataset']['name']!r}; "
+            raise DataError(f"no sample {', '.join(missing)} in dataset {settings.dataset.name!r}; "
                             f"keys look like {samples[0].key}")
         picked = [by_key[k] for k in sample_keys]
     else:
         picked = [next(s for s in samples if s.label == c) for c in ds.classes if any(s.label == c for s in samples)]
-    size, color = int(config["face"]["size"]), bool(config["face"]["color"])
-    faces = FaceReader.from_config(config)
+    size, color = settings.face.size, settings.face.color
+    faces = FaceReader.from_settings(settings.face, settings.run.cache_dir)
     data = prepare(picked, ds.classes, size, color, progress=True, faces=faces)
-    cache = DiskCache(config["run"].get("cache_dir"))
+    cache = DiskCache(settings.run.cache_dir)
     columns = {}
     for name in ("farneback", "dynamic_image"):
-        options = dict(config["displacement"].get(name) or {})
+        options = dict(settings.displacement.options.get(name) or {})
         provider = plugins.make("displacement", name, **options)
         columns[name] = precompute_displacements(provider, provider_id(name, options, provider), data, size, color,
                                                  cache)
-    _, dgm_options = component_options({"displacement": {**config["displacement"], "name": "dgm"}}, "displacement")
-    dgm = plugins.make("displacement", "dgm", **dgm_options)
+    dgm = plugins.make("displacement", "dgm", **(settings.displacement.options.get("dgm") or {}))
     if dgm.trainable:
-        pairs = read_pairs(samples, max(dgm.pairs_per_clip, 1), size, color, int(config["seed"]), faces=faces)
-        torch.manual_seed(int(config["seed"]))
+        pairs = read_pairs(samples, max(dgm.pairs_per_clip, 1), size, color, settings.seed, faces=faces)
+        torch.manual_seed(settings.seed)
         steps = dgm_steps if dgm_steps is not None else dgm.warmup_steps
         fit_self_supervised(dgm, pairs.first, pairs.second, steps, int(dgm.pair_batch_size or 16),
-                            int(config["seed"]), pairs.mask)
+                            settings.seed, pairs.mask)
     else:
         click.echo(f"DGM from displacement.dgm.weights={dgm.weights} as saved (finetune_lr 0: nothing to fit)")
     with torch.no_grad():
@@ -231,8 +241,8 @@ def datasets_info(dataset: str | None, data_root: Path | None, config_file: Path
     from mezoo.data.info import describe, table
     from mezoo.data.registry import make_dataset
 
-    config = _config(dataset, data_root, None, None, config_file, sets, None, components=False)
-    info = describe(make_dataset(config), config["dataset"]["name"])
+    settings = _config(dataset, data_root, None, None, config_file, sets, None, components=False)
+    info = describe(make_dataset(settings.dataset), settings.dataset.name)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -264,10 +274,10 @@ def prepare_command(dataset: str | None, data_root: Path | None, config_file: Pa
     from mezoo.loso.prepare import near_apex
     from mezoo.data.registry import make_dataset
 
-    config = _config(dataset, data_root, None, None, config_file, sets, None)
-    samples = make_dataset(config).samples()
-    reader = FaceReader.from_config(config)
-    jitter = int(config["train"].get("apex_jitter", 0))
+    settings = _config(dataset, data_root, None, None, config_file, sets, None)
+    samples = make_dataset(settings.dataset).samples()
+    reader = FaceReader.from_settings(settings.face, settings.run.cache_dir)
+    jitter = settings.train.apex_jitter
     frames = 0
     for s in tqdm(samples, desc="preparing faces", unit="clip"):
         if reader.clip(s).status == "failed":
@@ -313,15 +323,15 @@ def figure_regions(image: Path | None, dataset: str | None, data_root: Path | No
     from mezoo.face.pipeline import FaceReader
     from mezoo.figures import regions_figure
 
-    config = _config(dataset, data_root, None, None, config_file, sets, None)
-    reader = FaceReader.from_config(config)
+    settings = _config(dataset, data_root, None, None, config_file, sets, None)
+    reader = FaceReader.from_settings(settings.face, settings.run.cache_dir)
     if dataset or data_root:
         from mezoo.data.registry import make_dataset
 
-        samples = make_dataset(config).samples()
+        samples = make_dataset(settings.dataset).samples()
         picked = [s for s in samples if s.key == sample_key] if sample_key else samples[:1]
         if not picked:
-            raise DataError(f"no sample {sample_key} in dataset {config['dataset']['name']!r}")
+            raise DataError(f"no sample {sample_key} in dataset {settings.dataset.name!r}")
         face, landmarks = reader.read(picked[0], picked[0].onset)
         clip, title = reader.clip(picked[0]), picked[0].key
     else:
@@ -434,9 +444,9 @@ def motion_accuracy_command(dataset: str, providers: str | None, limit: int | No
     clips: end-point and angular error on the face and in the AU boxes, face / background magnitude."""
     from mezoo import motion
 
-    config = _config(dataset, None, "dgm", None, config_file, sets, None)
+    settings = _config(dataset, None, "dgm", None, config_file, sets, None)
     chosen = [plugins.normalize_name(p.strip()) for p in providers.split(",") if p.strip()] if providers else None
-    rows = motion.measure(config, limit, chosen, finetune_steps=finetune_steps)
+    rows = motion.measure(settings, limit, chosen, finetune_steps=finetune_steps)
     click.echo(motion.table(rows))
     if json_out:
         json_out.write_text(json.dumps([r.as_dict() for r in rows], indent=2))

@@ -1,12 +1,13 @@
-"""Settings: the packaged YAML defaults, a user YAML file, ``--set key=value`` overrides."""
+"""The YAML layer of the settings: the packaged defaults, a user's file, ``--set key=value``.
+
+These work on plain nested mappings; :mod:`mezoo.settings` turns the merged layers into typed,
+checked :class:`~mezoo.settings.Settings`.
+"""
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import inspect
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,20 +34,36 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def load_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file; an empty file is an empty config."""
+def load_file(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """Read a YAML settings file; an empty file is an empty mapping.
+
+    Raises:
+        ConfigError: one line naming the file, for a missing, unreadable, non-UTF-8 or invalid
+            file, or one that does not hold a mapping.
+    """
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
+        raise ConfigError(f"{what} {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not UTF-8 text (is it the right file?)") from None
+    except OSError as exc:
+        raise ConfigError(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{what} {path} is not valid YAML ({yaml_problem(exc)})") from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"config file {path} must hold a mapping at the top, not {type(data).__name__}")
+        raise ConfigError(f"{what} {path} must hold a mapping of settings at the top, not {type(data).__name__}")
     return dict(data)
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line: what is wrong and where."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
 
 
 def parse_set(items: Iterable[str]) -> dict[str, Any]:
@@ -71,73 +88,6 @@ def parse_set(items: Iterable[str]) -> dict[str, Any]:
                 raise ConfigError(f"--set {item!r} conflicts with an earlier --set of {part!r}")
         node[parts[-1]] = value
     return out
-
-
-def resolve(
-    config_file: str | Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    dataset_defaults: Mapping[str, Any] | None = None,
-    component_defaults: Iterable[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
-    """Defaults, the chosen components' own defaults, the dataset's, the config file, then overrides.
-
-    ``component_defaults``: the ``config_defaults`` of the chosen displacement provider and fusion
-    head (FRL-DGT-S's head brings batch 5 and TIM); the dataset's come after them because they
-    scale a run to the data (the synthetic set's lighter DGM).
-    """
-    config = defaults()
-    for layer in component_defaults:
-        config = merge(config, layer)
-    if dataset_defaults:
-        config = merge(config, dataset_defaults)
-    if config_file is not None:
-        config = merge(config, load_file(config_file))
-    if overrides:
-        config = merge(config, overrides)
-    return config
-
-
-def component_options(config: Mapping[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
-    """The chosen component name of section ``kind`` and the options stored under that name."""
-    from mezoo.plugins import normalize_name
-
-    section = config.get(kind) or {}
-    name = section.get("name")
-    if not name:
-        raise ConfigError(f"no {kind} chosen: set {kind}.name")
-    name = normalize_name(str(name))
-    options = section.get(name) or {}
-    if not isinstance(options, Mapping):
-        raise ConfigError(f"{kind}.{name} must be a mapping of options, not {options!r}")
-    return name, dict(options)
-
-
-def call_with_options(factory: Callable[..., Any], label: str, options: Mapping[str, Any]) -> Any:
-    """Call ``factory(**options)``, turning an unknown option into an error that lists the valid ones."""
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return factory(**options)
-    params = signature.parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        unknown = sorted(set(options) - set(params))
-        if unknown:
-            valid = sorted(
-                n for n, p in params.items()
-                if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-                and n != "self"
-            )
-            raise ConfigError(
-                f"{label} has no option {', '.join(map(repr, unknown))}; valid options: {', '.join(valid)}"
-            )
-    return factory(**options)
-
-
-def fingerprint(config: Mapping[str, Any]) -> str:
-    """A short stable hash of the settings that change results (everything but ``run``)."""
-    relevant = {k: v for k, v in config.items() if k != "run"}
-    blob = json.dumps(relevant, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:10]
 
 
 def dump(config: Mapping[str, Any]) -> str:

@@ -36,13 +36,21 @@ class PluginError(MezooError):
     """A plugin failed to load or raised while registering its components."""
 
 
-class ConfigError(MezooError):
-    """A setting that cannot be used as given."""
+class ConfigError(MezooError, ValueError):
+    """A setting that cannot be used as given (a ``ValueError`` too, as a bad argument)."""
 
 
 class DataError(MezooError):
     """A dataset, sample or frame that cannot be read or used."""
 
 
+class StorageError(MezooError):
+    """A file or folder that cannot be written or read as it is (read-only, full disk, damaged)."""
+
+
 class TrainingError(MezooError):
     """Training could not go on (for example a NaN loss)."""
+
+
+class MezooWarning(UserWarning):
+    """Something the user should know, shown by the command line as one ``Warning:`` line."""

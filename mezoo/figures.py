@@ -84,11 +84,14 @@ def _save(fig, path: str | Path) -> Path:
     """Lay out, write as PNG (creating the folder) and close ``fig``."""
     import matplotlib.pyplot as plt
 
+    from mezoo.files import write_atomic
+
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mezoo import plugins
 from mezoo.displacement.base import DisplacementProvider
+from mezoo.errors import ConfigError, MezooError
 from mezoo.face.au_regions import crop_regions, region_boxes
 from mezoo.fusion.base import FusionHead
+
+if TYPE_CHECKING:
+    from mezoo.settings import Settings
 
 
 class FRLDGT(nn.Module):
@@ -112,3 +119,40 @@ class FRLDGT(nn.Module):
         """Logits and the displacement provider's own loss (``None`` if it has none), for training."""
         displacement, provider_loss = self.displacement.training_forward(onset, apex, mask)
         return self.fusion(*self.regions_and_face(onset, apex, landmarks, displacement, mask)), provider_loss
+
+
+def is_sequence_model(settings: Settings) -> bool:
+    """Whether the chosen fusion head classifies resampled clips (FRL-DGT-S) rather than onset/apex pairs."""
+    return bool(getattr(plugins.get("fusion", settings.fusion.name), "sequence", False))
+
+
+def build_model(settings: Settings, num_classes: int) -> FRLDGT:
+    """FRL-DGT as ``settings`` say: the chosen displacement provider and fusion head.
+
+    A sequence head (FRL-DGT-S) gets ``num_steps`` = ``sequence.length`` - 1 and inputs of one
+    frame plus its displacement (the pair heads: onset, apex and displacement).
+
+    Raises:
+        ConfigError: a component refused its options (a size that does not divide, ...).
+    """
+    frame_channels = 3 if settings.face.color else 1
+    provider = _build("displacement", settings.displacement.name, settings.displacement.chosen())
+    provider.check_size(settings.face.size)
+    steps = {"num_steps": settings.sequence.length - 1} if is_sequence_model(settings) else {}
+    in_channels = (1 if steps else 2) * frame_channels + provider.out_channels(frame_channels)
+    regions = settings.regions
+    fusion = _build("fusion", settings.fusion.name, {
+        **settings.fusion.chosen(), "in_channels": in_channels, "num_classes": num_classes, "num_regions": 9,
+        "region_size": regions.size, "face_size": regions.full_face_size, **steps})
+    return FRLDGT(provider, fusion, regions=regions.kind, region_size=regions.size,
+                  full_face_size=regions.full_face_size)
+
+
+def _build(kind: str, name: str, options: dict[str, Any]) -> Any:
+    try:
+        return plugins.make(kind, name, **options)
+    except MezooError:
+        raise
+    except (TypeError, ValueError) as exc:  # a plugin's own check of its options
+        raise ConfigError(f"{kind} {name!r} cannot be built with its options ({exc}); see {kind}.{name} in "
+                          f"the settings") from exc

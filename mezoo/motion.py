@@ -28,12 +28,15 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from mezoo.settings import Settings
 
 #: Truth magnitude (px) from which the direction error counts a pixel.
 MOVING = 0.5
@@ -124,9 +127,9 @@ def evaluate(name: str, field: Field, onset: Tensor, apex: Tensor, mask: Tensor 
     return summarize(name, [flow_errors(f, t, w, pixels) for f, t, w in zip(flow, truths, wheres)], seconds, note)
 
 
-def measure(config: Mapping[str, Any], limit: int | None = None, providers: Sequence[str] | None = None,
+def measure(settings: Settings, limit: int | None = None, providers: Sequence[str] | None = None,
             progress: bool = True, finetune_steps: int = 0) -> list[MotionRow]:
-    """Every (chosen) displacement provider against the true motion of ``config``'s dataset, which
+    """Every (chosen) displacement provider against the true motion of ``settings``' dataset, which
     must know it (``synthetic``); the first ``limit`` samples, or all. ``finetune_steps``: also the
     DGM from its weights after that many self-supervised steps at its ``finetune_lr``.
 
@@ -140,9 +143,9 @@ def measure(config: Mapping[str, Any], limit: int | None = None, providers: Sequ
     from mezoo.loso.prepare import prepare, read_pairs
     from mezoo.data.registry import make_dataset
 
-    dataset = make_dataset(config)
+    dataset = make_dataset(settings.dataset)
     if not isinstance(dataset, SyntheticDataset):
-        raise ConfigError(f"dataset {config['dataset']['name']!r} does not know its true motion; measure on "
+        raise ConfigError(f"dataset {settings.dataset.name!r} does not know its true motion; measure on "
                           f"--dataset synthetic (its settings: --set dataset.synthetic.<option>=...)")
     names = list(providers) if providers else plugins.names("displacement")
     unknown = [n for n in names if n not in plugins.names("displacement")]
@@ -150,8 +153,8 @@ def measure(config: Mapping[str, Any], limit: int | None = None, providers: Sequ
         raise ConfigError(f"unknown displacement provider {', '.join(unknown)}; "
                           f"known: {', '.join(plugins.names('displacement'))}")
     samples = dataset.samples()[:limit] if limit else dataset.samples()
-    size, color = int(config["face"]["size"]), bool(config["face"]["color"])
-    faces = FaceReader.from_config(config)
+    size, color = settings.face.size, settings.face.color
+    faces = FaceReader.from_settings(settings.face, settings.run.cache_dir)
     data = prepare(samples, dataset.classes, size, color, progress=progress, faces=faces)
     truths = [true_motion(s, size) for s in samples]
     wheres = [regions(lm.numpy(), size) for lm in data.landmarks]
@@ -165,11 +168,11 @@ def measure(config: Mapping[str, Any], limit: int | None = None, providers: Sequ
 
     def pairs(per_clip: int) -> Any:  # random frame pairs of the clips, read once
         if per_clip not in cached:
-            cached[per_clip] = read_pairs(samples, per_clip, size, color, int(config["seed"]), progress, faces)
+            cached[per_clip] = read_pairs(samples, per_clip, size, color, settings.seed, progress, faces)
         return cached[per_clip]
 
     for name in names:
-        options = dict((config.get("displacement") or {}).get(name) or {})
+        options = dict(settings.displacement.options.get(name) or {})
         provider = plugins.make("displacement", name, **options)
         if not provider.vector_field:
             continue

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import inspect
 import os
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 
 from mezoo import hookspecs
-from mezoo.errors import DuplicateComponentError, PluginError, UnknownComponentError
+from mezoo.errors import ConfigError, DuplicateComponentError, MezooWarning, PluginError, UnknownComponentError
 
 ENTRY_POINT_GROUP = "mezoo"
 
@@ -102,8 +104,35 @@ def load_plugins() -> pluggy.PluginManager:
         if pm.get_plugin(module_name) is None:
             pm.register(importlib.import_module(module_name), name=module_name)
     _load_entry_points()
-    pm.check_pending()
+    _skip_unknown_hooks()
     return pm
+
+
+def _register(plugin: Any, name: str, origin: str) -> bool:
+    """Register a third-party plugin; one whose hooks pluggy refuses is named, skipped and warned
+    about, so that it cannot break every command."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        warnings.warn(f"plugin {name!r} ({origin}) skipped: {exc}; fix or uninstall it", MezooWarning, stacklevel=2)
+        return False
+    return True
+
+
+def _skip_unknown_hooks() -> None:
+    # pluggy's check_pending raises for the first implementation of a hook mezoo does not define
+    # (a misspelled name); here every such plugin is named, warned about and unregistered.
+    hookspec_names = {name for name in dir(hookspecs) if name.startswith("register_")}
+    for plugin in list(pm.get_plugins()):
+        name = pm.get_name(plugin)
+        unknown = sorted(caller.name for caller in pm.get_hookcallers(plugin) or []
+                         if not caller.has_spec() and caller.name not in hookspec_names)
+        if unknown:
+            pm.unregister(plugin)
+            _distributions.pop(name, None)
+            warnings.warn(f"plugin {name!r} skipped: it implements {', '.join(unknown)}, which mezoo has no hook "
+                          f"for; mezoo's hooks are {', '.join(sorted(hookspec_names))}; fix or uninstall it",
+                          MezooWarning, stacklevel=2)
 
 
 def _load_entry_points() -> None:
@@ -112,6 +141,7 @@ def _load_entry_points() -> None:
     # distribution name.
     setting = os.environ.get("MEZOO_LOAD_PLUGINS")
     allowed = None if setting is None else {s.strip() for s in setting.split(",") if s.strip()}
+    matched: set[str] = set()
     for dist in importlib.metadata.distributions():
         dist_name = dist.metadata["Name"]
         for ep in dist.entry_points:
@@ -119,6 +149,7 @@ def _load_entry_points() -> None:
                 continue
             if allowed is not None and ep.name not in allowed and dist_name not in allowed:
                 continue
+            matched.update({ep.name, dist_name})
             if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
                 continue
             try:
@@ -129,8 +160,13 @@ def _load_entry_points() -> None:
                     f"load ({type(exc).__name__}: {exc}); fix or uninstall it, or set "
                     f"MEZOO_LOAD_PLUGINS to the plugins you want"
                 ) from exc
-            pm.register(plugin, name=ep.name)
-            _distributions[ep.name] = (dist_name, dist.version)
+            if _register(plugin, ep.name, f"distribution {dist_name} {dist.version}"):
+                _distributions[ep.name] = (dist_name, dist.version)
+    missing = sorted((allowed or set()) - matched)
+    if missing:
+        warnings.warn(f"MEZOO_LOAD_PLUGINS names {', '.join(map(repr, missing))}, but no installed plugin (entry "
+                      f"point or distribution in group {ENTRY_POINT_GROUP!r}) has that name; see `mezoo plugins`",
+                      MezooWarning, stacklevel=2)
 
 
 def registrations(kind: str) -> dict[str, Registration]:
@@ -215,9 +251,32 @@ def plugin_info(include_builtin: bool = False) -> list[dict[str, Any]]:
     return sorted(infos, key=lambda info: (not info["builtin"], info["name"]))
 
 
+def check_options(factory: Callable[..., Any], label: str, options: Mapping[str, Any],
+                  given_by_caller: Iterable[str] = ()) -> None:
+    """Check that ``factory`` takes every keyword of ``options`` (without calling it).
+
+    ``given_by_caller``: arguments mezoo passes itself (``in_channels`` of a fusion head), which
+    a user may not set.
+
+    Raises:
+        ConfigError: naming the option(s) not taken and listing the valid ones.
+    """
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    own = set(given_by_caller)
+    valid = sorted(n for n, p in params.items() if n != "self" and n not in own
+                   and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD))
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    unknown = sorted(k for k in options if k in own or (not takes_any and k not in params))
+    if unknown:
+        raise ConfigError(f"{label} has no option {', '.join(map(repr, unknown))}; valid options: "
+                          f"{', '.join(valid) or '(none)'}")
+
+
 def make(kind: str, name: str, **kwargs: Any) -> Any:
     """Build the component ``name`` of ``kind`` with keyword options, naming bad options clearly."""
-    from mezoo.config import call_with_options
-
     factory: Callable[..., Any] = get(kind, name)
-    return call_with_options(factory, f"{kind} {normalize_name(name)!r}", kwargs)
+    check_options(factory, f"{kind} {normalize_name(name)!r}", kwargs)
+    return factory(**kwargs)

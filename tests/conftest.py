@@ -7,8 +7,9 @@ import contextlib
 import pytest
 import torch
 
-from mezoo import config as mezoo_config
 from mezoo import plugins
+from mezoo.config import merge
+from mezoo.settings import load_settings
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -31,20 +32,21 @@ def registered(plugin, name: str):
 
 @pytest.fixture
 def tiny_config():
-    """A LOSO config that trains in seconds: 3 small subjects, a small head, 2 epochs, CPU."""
+    """Settings of a LOSO run that trains in seconds: 3 small subjects, a small head, 2 epochs, CPU;
+    keyword arguments are more overrides (``train={"epochs": 1}``)."""
 
     def make(**overrides):
-        cfg = mezoo_config.resolve(overrides={
+        return load_settings(overrides=merge({
             "dataset": {"synthetic": {"subjects": 3, "clips_per_subject": 6, "size": 112}},
             "face": {"size": 112},
             "regions": {"size": 36, "full_face_size": 36},
             "fusion": {"fu_b_attn": {"embed_dim": 32, "num_heads": 4, "patch_size": 18},
                        "fu_a_attn": {"embed_dim": 32, "num_heads": 4, "patch_size": 18},
                        "vit_grid": {"embed_dim": 32, "num_heads": 4, "patch_size": 18, "depth": 1}},
+            "displacement": {"dgm": {"weights": None}},  # tests shrink the DGM: not the shipped weights' size
             "train": {"epochs": 2, "batch_size": 8},
             "run": {"device": "cpu", "checkpoints": False},
-        })
-        return mezoo_config.merge(cfg, overrides)
+        }, overrides))
 
     return make
 

@@ -10,7 +10,7 @@ from mezoo.cli import cli
 
 def _config_file(tmp_path, cfg):
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    path.write_text(cfg.dump())
     return path
 
 

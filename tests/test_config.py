@@ -1,4 +1,4 @@
-"""Settings: defaults, file, --set parsing, option errors, fingerprints."""
+"""The YAML layer: packaged defaults, config files, --set parsing."""
 
 import pytest
 
@@ -25,15 +25,6 @@ def test_parse_set_rejects_malformed(bad):
         config.parse_set([bad])
 
 
-def test_resolve_order_file_then_overrides(tmp_path):
-    path = tmp_path / "c.yaml"
-    path.write_text("train:\n  epochs: 7\n  lr: 0.1\n")
-    cfg = config.resolve(path, {"train": {"lr": 0.2}}, dataset_defaults={"train": {"epochs": 3, "batch_size": 4}})
-    assert cfg["train"]["epochs"] == 7  # the file beats the dataset's defaults
-    assert cfg["train"]["lr"] == 0.2  # --set beats the file
-    assert cfg["train"]["batch_size"] == 4  # the dataset's defaults beat the packaged ones
-
-
 def test_bad_config_file_is_named(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("train: [unclosed\n")
@@ -41,19 +32,13 @@ def test_bad_config_file_is_named(tmp_path):
         config.load_file(path)
     with pytest.raises(ConfigError, match="does not exist"):
         config.load_file(tmp_path / "missing.yaml")
-
-
-def test_unknown_option_lists_valid_ones():
-    def factory(alpha=1, beta=2):
-        return alpha + beta
-
-    assert config.call_with_options(factory, "thing 'f'", {"alpha": 3}) == 5
-    with pytest.raises(ConfigError, match=r"thing 'f' has no option 'gamma'; valid options: alpha, beta"):
-        config.call_with_options(factory, "thing 'f'", {"gamma": 3})
-
-
-def test_fingerprint_ignores_run_section_only():
-    cfg = config.defaults()
-    other = config.merge(cfg, {"run": {"device": "cuda", "out": "/x"}})
-    assert config.fingerprint(cfg) == config.fingerprint(other)
-    assert config.fingerprint(cfg) != config.fingerprint(config.merge(cfg, {"seed": 1}))
+    path.write_bytes(b"train:\n  epochs: \xff\xfe\n")
+    with pytest.raises(ConfigError, match="bad.yaml is not UTF-8 text"):
+        config.load_file(path)
+    path.write_text("train:\n  epochs: 5\n   lr: 1\n")  # indentation error
+    with pytest.raises(ConfigError) as error:
+        config.load_file(path)
+    assert "\n" not in str(error.value) and "line 3" in str(error.value)
+    path.write_text("- a list\n")
+    with pytest.raises(ConfigError, match="must hold a mapping of settings at the top, not list"):
+        config.load_file(path)

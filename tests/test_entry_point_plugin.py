@@ -5,7 +5,6 @@ import json
 
 import pytest
 import torch
-import yaml
 from click.testing import CliRunner
 
 from mezoo import plugins
@@ -44,7 +43,7 @@ def test_normal_flow_sees_a_shift():
 
 def test_run_uses_it_by_name(tiny_config, tmp_path):
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(tiny_config(train={"epochs": 1})))
+    path.write_text(tiny_config(train={"epochs": 1}).dump())
     result = CliRunner().invoke(cli, ["run", "--displacement", "normal_flow", "--config", str(path),
                                       "--out", str(tmp_path / "run"), "--quiet"])
     assert result.exit_code == 0, result.output

@@ -5,7 +5,7 @@ import importlib.metadata
 import pytest
 
 from mezoo import hookimpl, plugins
-from mezoo.errors import DuplicateComponentError, PluginError, UnknownComponentError
+from mezoo.errors import DuplicateComponentError, MezooWarning, PluginError, UnknownComponentError
 from tests.conftest import registered
 
 
@@ -100,17 +100,6 @@ def test_plugin_raising_while_registering_is_named():
             plugins.names("dataset")
 
 
-def test_misspelled_hook_fails_check_pending():
-    class Typo:
-        @hookimpl
-        def register_fusion(self, register):  # missing "s"
-            pass
-
-    with registered(Typo(), "typo"):
-        with pytest.raises(Exception, match="register_fusion"):
-            plugins.pm.check_pending()
-
-
 def _fresh_manager(monkeypatch):
     """Give plugins.py a new, unloaded manager for the rest of the test."""
     import pluggy
@@ -163,6 +152,56 @@ def test_load_plugins_env_var_selects_entry_points(monkeypatch):
     info = {i["name"]: i for i in plugins.plugin_info()}
     assert (info["a"]["distribution"], info["a"]["version"]) == ("mezoo-a", "9.9")
     assert set(plugins.DEFAULT_PLUGINS) <= {pm.get_name(p) for p in pm.get_plugins()}
+
+
+class _Typo:
+    @hookimpl
+    def register_fusion(self, register):  # missing "s"
+        register(ExtraFusion, name="typo_fusion")
+
+
+class _WrongArguments:
+    @hookimpl
+    def register_fusions(self, registrar):  # pluggy refuses an argument the hook does not have
+        pass
+
+
+def test_plugins_with_invalid_hooks_are_named_skipped_and_warned_about(monkeypatch):
+    pm = _fresh_manager(monkeypatch)
+    dists = [_FakeDist("mezoo-typo", [_FakeEntryPoint("typo", _Typo())]),
+             _FakeDist("mezoo-args", [_FakeEntryPoint("args", _WrongArguments())]),
+             _FakeDist("mezoo-a", [_FakeEntryPoint("a", ExtraPlugin())])]
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: dists)
+    with pytest.warns(MezooWarning) as caught:
+        plugins.load_plugins()
+    messages = sorted(str(w.message) for w in caught)
+    assert messages[0].startswith("plugin 'args' (distribution mezoo-args 9.9) skipped: ")
+    assert messages[1].startswith("plugin 'typo' skipped: it implements register_fusion, which mezoo has no hook for")
+    assert pm.get_plugin("typo") is None and pm.get_plugin("args") is None
+    assert "extra_fusion" in plugins.names("fusion") and "typo_fusion" not in plugins.names("fusion")  # others work
+
+
+def test_load_plugins_env_var_naming_nothing_says_so(monkeypatch):
+    _fresh_manager(monkeypatch)
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: [_FakeDist("mezoo-a", [_FakeEntryPoint("a", ExtraPlugin())])])
+    monkeypatch.setenv("MEZOO_LOAD_PLUGINS", "a,nosuch")
+    with pytest.warns(MezooWarning, match=r"MEZOO_LOAD_PLUGINS names 'nosuch', but no installed plugin"):
+        plugins.load_plugins()
+    assert "extra_fusion" in plugins.names("fusion")
+
+
+def test_warnings_reach_the_command_line_as_one_line(monkeypatch):
+    from click.testing import CliRunner
+
+    from mezoo.cli import cli
+
+    _fresh_manager(monkeypatch)
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: [])
+    monkeypatch.setenv("MEZOO_LOAD_PLUGINS", "nosuch")
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0
+    assert "Warning: MEZOO_LOAD_PLUGINS names 'nosuch', but no installed plugin" in result.output
+    assert "Traceback" not in result.output and "warnings.warn" not in result.output
 
 
 def test_load_plugins_env_var_empty_loads_none(monkeypatch):

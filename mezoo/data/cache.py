@@ -2,18 +2,21 @@
 
 Entries are ``.npy`` files named by a SHA-256 key of what produced them (settings, sample, frame
 content). Each is written to a temporary file and renamed into place, so an interrupted run
-leaves no partial entry; an entry that fails to load is deleted and rebuilt.
+leaves no partial entry, and a reader in another process sees the whole entry or none; an entry
+that fails to load, or holds an array of another shape than the reader expects, is deleted and
+rebuilt. Entries get the usual permissions (``0666`` less the umask), so a shared cache works.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mezoo.files import write_atomic
 
 
 def default_cache_dir() -> Path:
@@ -46,30 +49,37 @@ class DiskCache:
     def path(self, key: str) -> Path:
         return self.dir / key[:2] / f"{key}.npy"
 
-    def load(self, key: str) -> np.ndarray | None:
-        """The entry, or ``None`` if it is missing or unreadable (then it is removed)."""
+    def load(self, key: str, shape: tuple[int, ...] | None = None) -> np.ndarray | None:
+        """The entry, or ``None`` if it is missing, unreadable or not of ``shape`` (then it is removed)."""
         path = self.path(key)
         if not path.exists():
             return None
         try:
-            return np.load(path, allow_pickle=False)
+            array = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError):
             path.unlink(missing_ok=True)
             return None
+        if shape is not None and array.shape != tuple(shape):
+            path.unlink(missing_ok=True)
+            return None
+        return array
 
     def save(self, key: str, array: np.ndarray) -> None:
         self._write(self.path(key), lambda f: np.save(f, array, allow_pickle=False))
 
-    def load_arrays(self, key: str, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    def load_arrays(self, key: str, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray] | None:
         """A record of named arrays (see :meth:`save_arrays`), or ``None`` if it is missing,
-        unreadable or lacks one of ``names`` (then it is removed)."""
+        unreadable, lacks one of the names of ``shapes`` or holds one of another shape (then it is
+        removed)."""
         path = self.dir / key[:2] / f"{key}.npz"
         if not path.exists():
             return None
         try:
             with np.load(path, allow_pickle=False) as data:
-                record = {name: data[name] for name in names}
+                record = {name: data[name] for name in shapes}
         except Exception:  # truncated or damaged zip (BadZipFile, EOFError, KeyError, ValueError, ...)
+            record = None
+        if record is None or any(record[n].shape != tuple(s) for n, s in shapes.items()):
             path.unlink(missing_ok=True)
             return None
         return record
@@ -79,12 +89,9 @@ class DiskCache:
         self._write(self.dir / key[:2] / f"{key}.npz", lambda f: np.savez(f, **arrays))
 
     def _write(self, path: Path, write: Any) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
+        def write_file(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
                 write(f)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+
+        write_atomic(path, write_file, hint=f"set run.cache_dir or MEZOO_CACHE_DIR to a writable folder with space "
+                                            f"(the cache is {self.root})")

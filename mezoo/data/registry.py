@@ -3,35 +3,36 @@ reads a dataset without importing the model code)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mezoo import plugins
-from mezoo.config import component_options, defaults
+from mezoo.config import defaults
 from mezoo.data.sample import Dataset
 from mezoo.errors import ConfigError
 
+if TYPE_CHECKING:
+    from mezoo.settings import DatasetSettings
 
-def make_dataset(config: Mapping[str, Any]) -> Dataset:
-    """The configured dataset plugin, built with its root and options.
+
+def make_dataset(settings: DatasetSettings) -> Dataset:
+    """The chosen dataset plugin (``settings.name``), built with its root and options.
 
     The root is ``dataset.root`` (what ``--data-root`` sets), else ``dataset.<name>.root``.
     """
-    name, options = component_options(config, "dataset")
-    _check_composite_options(config, name)
-    options = dict(options)
+    name, options = settings.name, settings.chosen()
+    _check_composite_options(settings, name)
     own_root = options.pop("root", None)
-    return plugins.make("dataset", name, root=config["dataset"].get("root") or own_root, **options)
+    return plugins.make("dataset", name, root=settings.root or own_root, **options)
 
 
-def _check_composite_options(config: Mapping[str, Any], name: str) -> None:
+def _check_composite_options(settings: DatasetSettings, name: str) -> None:
     """A composite dataset (megc2019) reads its parts' options under its own section only: a
     part's options changed at ``dataset.<part>`` would be ignored there, so they are an error
     that names the key that works."""
     parts = getattr(plugins.get("dataset", name), "composite_of", ())
     packaged = defaults()["dataset"]
     for part in parts:
-        given, default = config["dataset"].get(part) or {}, packaged.get(part) or {}
+        given, default = settings.options.get(part) or {}, packaged.get(part) or {}
         changed = sorted(k for k in given if given[k] != default.get(k))
         if changed:
             raise ConfigError(f"dataset.{part}.{changed[0]} is not read in a {name} run: the options of its part "

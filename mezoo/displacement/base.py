@@ -64,6 +64,10 @@ class DisplacementProvider(nn.Module, ABC):
         """Channels of the output for frames of ``frame_channels`` channels (2: x and y)."""
         return 2
 
+    def check_size(self, size: int) -> None:
+        """Raise :class:`~mezoo.errors.ConfigError` if ``size`` x ``size`` frames (``face.size``)
+        cannot be used; checked when the model is built, before any frame is read."""
+
     @abstractmethod
     def forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> Tensor:
         """``(B, C, H, W)`` onset and apex (and their ``(B, 1, H, W)`` mask) -> ``(B, out_channels, H, W)``."""

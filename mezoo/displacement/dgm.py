@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -187,6 +188,15 @@ class DGM(DisplacementProvider):
         """As :meth:`torch.nn.Module.train`, but a DGM that is not trained (saved weights with
         ``finetune_lr`` 0) stays in eval mode: its batch-norm statistics are the saved ones."""
         return super().train(mode and self.trainable)
+
+    def check_size(self, size: int) -> None:
+        scaled = math.floor(size * self.scale)
+        if scaled % 2**self.levels:
+            from mezoo.errors import ConfigError
+
+            raise ConfigError(f"the DGM runs on frames of face.size {size} times displacement.dgm.scale {self.scale} = "
+                              f"{scaled} px, which is not divisible by 2**levels = {2**self.levels} "
+                              f"(displacement.dgm.levels); change face.size, scale or levels")
 
     def displacement(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> Tensor:
         """The generated displacement in pixels, before normalisation (what ``L_DGM`` sees); 0

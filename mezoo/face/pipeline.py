@@ -27,10 +27,9 @@ frame file's content and the settings, so dlib runs once per clip across all fol
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -43,6 +42,9 @@ from mezoo.face.au_regions import au_boxes
 from mezoo.face.landmarks import (
     FaceError, LandmarkDetector, calibration_matrix, eye_angle, transform_points, valid_mask, warp_face,
 )
+
+if TYPE_CHECKING:
+    from mezoo.settings import FaceSettings
 
 #: Bumped when what the pipeline stores changes, so old cache entries are not reused.
 #: 2: template from real faces, brows-to-chin framing, least-squares fit, zero fill and mask.
@@ -120,13 +122,10 @@ class FaceReader:
         self._clips: dict[tuple, ClipFace] = {}  # by sample key, onset frame and onset
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> FaceReader:
-        """A reader with the ``face`` settings and ``run.cache_dir`` of a resolved config."""
-        face = config.get("face") or {}
-        return cls(size=int(face.get("size", 224)), margin=float(face.get("margin", 0.02)),
-                   predictor=face.get("predictor"), upsample=int(face.get("upsample", 1)),
-                   fallback=bool(face.get("fallback", True)), cache_dir=(config.get("run") or {}).get("cache_dir"),
-                   detect_size=face.get("detect_size", 320))
+    def from_settings(cls, face: FaceSettings, cache_dir: str | Path | None = None) -> FaceReader:
+        """A reader with the ``face`` settings (and ``run.cache_dir``) of :class:`~mezoo.settings.Settings`."""
+        return cls(size=face.size, margin=face.margin, predictor=face.predictor, upsample=face.upsample,
+                   fallback=face.fallback, cache_dir=cache_dir, detect_size=face.detect_size)
 
     @property
     def detector(self) -> LandmarkDetector:
@@ -171,8 +170,8 @@ class FaceReader:
     def _detect(self, sample: Sample) -> ClipFace:
         content, path = self._content(sample, sample.onset)
         key = digest("face-clip", *self.settings(), content)
-        names = ("status", "matrix", "raw", "faces", "shape")
-        record = self.cache.load_arrays(key, names) if self.cache is not None else None
+        shapes = {"status": (), "matrix": (2, 3), "raw": (68, 2), "faces": (), "shape": (2,)}
+        record = self.cache.load_arrays(key, shapes) if self.cache is not None else None
         if record is not None:
             return self.clip_face(STATUSES[int(record["status"])], record["matrix"], record["raw"], path,
                                   int(record["faces"]), tuple(int(v) for v in record["shape"]))

@@ -39,3 +39,21 @@ class FusionHead(nn.Module, ABC):
     @abstractmethod
     def forward(self, regions: Tensor | None, face: Tensor) -> Tensor:
         """Logits for a batch."""
+
+
+def check_sizes(region_size: int, face_size: int, patch_size: int, embed_dim: int, num_heads: int) -> None:
+    """The sizes a patch-based head needs: crops cut into whole patches, heads that split C evenly.
+
+    Raises:
+        ConfigError: naming the settings that disagree.
+    """
+    from mezoo.errors import ConfigError
+
+    for label, key, size in (("region_size", "regions.size", region_size),
+                             ("face_size", "regions.full_face_size", face_size)):
+        if size % patch_size:
+            raise ConfigError(f"{label} {size} ({key}) is not a multiple of the fusion head's patch_size {patch_size} "
+                              f"(fusion.<head>.patch_size): make one divide the other")
+    if embed_dim % num_heads:
+        raise ConfigError(f"the fusion head's embed_dim {embed_dim} is not a multiple of its num_heads {num_heads}: "
+                          f"each attention head takes embed_dim / num_heads channels")

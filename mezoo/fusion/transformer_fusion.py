@@ -17,7 +17,8 @@ from timm.layers import trunc_normal_
 from torch import Tensor, nn
 
 from mezoo.fusion.attention import AttnBlock
-from mezoo.fusion.base import FusionHead
+from mezoo.errors import ConfigError
+from mezoo.fusion.base import FusionHead, check_sizes
 from mezoo.fusion.fusion_layer import LinearFusionAfterAttention, LinearFusionBeforeAttention
 from mezoo.fusion.grouped import GroupedFusionModules, convert_loop_checkpoint
 from mezoo.fusion.patch_embed import PatchEmbeds
@@ -80,11 +81,9 @@ class TransformerFusion(FusionHead):
                  dropout: float = 0.1, use_local: bool = True, use_global: bool = True,
                  use_full_face: bool = True):
         super().__init__()
-        for label, size in (("region_size", region_size), ("face_size", face_size)):
-            if size % patch_size:
-                raise ValueError(f"{label} {size} is not a multiple of patch_size {patch_size}")
+        check_sizes(region_size, face_size, patch_size, embed_dim, num_heads)
         if not (use_local or use_global) and not use_full_face:
-            raise ValueError("nothing left to classify: enable local, global or full-face fusion")
+            raise ConfigError("nothing left to classify: enable local, global or full-face fusion")
         self.use_local, self.use_global, self.use_full_face = use_local, use_global, use_full_face
         self.uses_regions = use_local or use_global
         self.num_regions = num_regions

@@ -5,7 +5,7 @@ from __future__ import annotations
 from timm.models.vision_transformer import VisionTransformer
 from torch import Tensor
 
-from mezoo.fusion.base import FusionHead
+from mezoo.fusion.base import FusionHead, check_sizes
 
 
 class ViTGrid(FusionHead):
@@ -24,6 +24,7 @@ class ViTGrid(FusionHead):
                  face_size: int = 90, embed_dim: int = 256, num_heads: int = 8, patch_size: int = 18,
                  depth: int = 4, mlp_ratio: float = 4.0, dropout: float = 0.1):
         super().__init__()
+        check_sizes(region_size, face_size, patch_size, embed_dim, num_heads)
         self.vit = VisionTransformer(
             img_size=face_size, patch_size=patch_size, in_chans=in_channels, num_classes=num_classes,
             embed_dim=embed_dim, depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio,

@@ -9,8 +9,10 @@ from typing import Any
 
 from mezoo.config import merge
 from mezoo.errors import ConfigError
+from mezoo.files import write_atomic
 from mezoo.loso.report import PART_TITLES
-from mezoo.loso.runner import RunResult, write_atomic, run_loso
+from mezoo.loso.runner import RunResult, run_loso
+from mezoo.settings import Settings
 
 #: row -> (what it changes, Table 2's columns DGM / AU regions / full-face / global / local / fusion layer)
 ROWS: dict[str, tuple[str, tuple[str, str, str, str, str, str]]] = {
@@ -27,14 +29,15 @@ ROWS: dict[str, tuple[str, tuple[str, str, str, str, str, str]]] = {
 }
 
 
-def row_config(base: Mapping[str, Any], row: str) -> dict[str, Any]:
+def row_config(base: Settings, row: str) -> Settings:
     """The settings of ablation ``row``: the full model (DGM + Fu-B-Attn on AU regions) with one change.
 
-    The Fu-A-Attn row (M4) takes the Fu-B-Attn row's options, so only the fusion layer differs.
+    The row's changes go over what the caller gave and the settings are resolved again (so a
+    row's components bring their own defaults, as on the command line). The Fu-A-Attn row (M4)
+    takes the Fu-B-Attn row's options, so only the fusion layer differs.
     """
-    fu_b = dict(base["fusion"].get("fu_b_attn") or {})
-    full = merge(base, {"displacement": {"name": "dgm"}, "fusion": {"name": "fu_b_attn"},
-                        "regions": {"kind": "au9"}})
+    fu_b = base.fusion.options.get("fu_b_attn") or {}
+    full = {"displacement": {"name": "dgm"}, "fusion": {"name": "fu_b_attn"}, "regions": {"kind": "au9"}}
     changes: dict[str, dict[str, Any]] = {
         "M0": {"displacement": {"name": "farneback"}},
         "M1": {"displacement": {"name": "of_norm"}},
@@ -50,7 +53,7 @@ def row_config(base: Mapping[str, Any], row: str) -> dict[str, Any]:
     }
     if row not in changes:
         raise ConfigError(f"unknown ablation row {row!r}; expected one of: {', '.join(ROWS)}")
-    return merge(full, changes[row])
+    return base.changed(merge(full, changes[row]))
 
 
 def parse_rows(text: str | None) -> list[str]:
@@ -89,18 +92,18 @@ def ablation_table(results: Mapping[str, RunResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_ablation(config: Mapping[str, Any], rows: Sequence[str], out: str | Path, progress: bool = True,
+def run_ablation(settings: Settings, rows: Sequence[str], out: str | Path, progress: bool = True,
                  on_row: Callable[[str, RunResult], None] | None = None) -> dict[str, RunResult]:
     """Run each row as a LOSO run in ``out/<row>`` (resumable like any run), then write
     ``out/ablation.md`` and ``out/ablation.json``."""
     out = Path(out)
     results: dict[str, RunResult] = {}
     for row in rows:
-        results[row] = run_loso(row_config(config, row), out / row, progress=progress)
+        results[row] = run_loso(row_config(settings, row), out / row, progress=progress)
         if on_row is not None:
             on_row(row, results[row])
     table = ablation_table(results)
-    write_atomic(out / "ablation.md", f"# mezoo ablation on {config['dataset']['name']} (paper Table 2)\n\n{table}")
+    write_atomic(out / "ablation.md", f"# mezoo ablation on {settings.dataset.name} (paper Table 2)\n\n{table}")
     write_atomic(out / "ablation.json", json.dumps(
         {row: {"change": ROWS[row][0], "full": r.report["full"], "parts": r.report["parts"],
                "run_dir": str(r.run_dir)} for row, r in results.items()}, indent=2))

@@ -41,7 +41,8 @@ def precompute_displacements(provider: DisplacementProvider, pid: str, data: Pre
                None if data.mask is None else data.mask[i].numpy())
         for i, s in enumerate(data.samples)
     ]
-    out: list[np.ndarray | None] = [cache.load(k) if cache is not None else None for k in keys]
+    shape = (provider.out_channels(data.onset.shape[1]), *data.onset.shape[-2:])
+    out: list[np.ndarray | None] = [cache.load(k, shape) if cache is not None else None for k in keys]
     todo = [i for i in range(n) if out[i] is None]
     provider = provider.to(device).eval()
     chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]

@@ -1,19 +1,18 @@
 """A whole LOSO run: data, displacement, one training per fold, pooled report, run directory.
 
-A run directory holds ``config.yaml`` (the resolved settings), ``folds/<subject>.json`` (each
-fold's predictions, written atomically when the fold ends), ``predictions.csv``, ``report.json``
-and ``report.md``. Running the same settings into the same directory again skips the folds
-already written, so an interrupted run resumes where it stopped.
+The run directory (:mod:`mezoo.loso.rundir`) holds ``config.yaml`` (the resolved settings),
+``folds/<subject>.json`` (each fold's predictions and the fingerprint of its settings, written
+atomically when the fold ends), ``predictions.csv``, ``report.json`` and ``report.md``. Running the
+same settings into the same directory again skips the folds already written, so an interrupted
+run resumes where it stopped; two runs started on one directory share the folds.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
-import math
-import os
-import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -23,13 +22,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from mezoo import plugins
 from mezoo.augment import Augment, Augmentation
-from mezoo.config import call_with_options, component_options, dump, fingerprint
 from mezoo.data.cache import DiskCache
 from mezoo.data.registry import make_dataset
 from mezoo.data.sample import Dataset
@@ -40,8 +37,10 @@ from mezoo.loso.folds import Fold, loso_folds
 from mezoo.loso.precompute import precompute_displacements, provider_id
 from mezoo.loso.prepare import Pairs, Prepared, prepare, read_pairs
 from mezoo.loso.report import build_report, markdown
+from mezoo.loso.rundir import RunDir, write_atomic
 from mezoo.loso.trainer import check_trained, predict, train_fold
-from mezoo.model import FRLDGT
+from mezoo.model import FRLDGT, build_model, is_sequence_model
+from mezoo.settings import Settings, load_settings
 
 
 @dataclass
@@ -56,95 +55,31 @@ class RunResult:
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when present, else CPU; anything else as torch reads it."""
+    """``auto`` -> CUDA when present, else CPU; anything else as torch reads it.
+
+    Raises:
+        ConfigError: torch cannot read the name, or it asks for CUDA that is not there.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"run.device {name!r} is not a device torch knows; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r} asked for, but this torch sees no CUDA device; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {name!r} asked for, but this machine has {torch.cuda.device_count()} CUDA "
+                          f"device(s), numbered from 0")
     return device
 
 
-def default_run_dir(config: Mapping[str, Any]) -> Path:
-    """``runs/<dataset>-<displacement>-<fusion>-<fingerprint>``."""
-    parts = [config["dataset"]["name"], config["displacement"]["name"], config["fusion"]["name"]]
-    return Path("runs") / ("-".join(parts) + f"-{fingerprint(config)}")
-
-
-def is_sequence_model(config: Mapping[str, Any]) -> bool:
-    """Whether the chosen fusion head classifies resampled clips (FRL-DGT-S) rather than onset/apex pairs."""
-    return bool(getattr(plugins.get("fusion", config["fusion"]["name"]), "sequence", False))
-
-
-def sequence_settings(config: Mapping[str, Any]) -> tuple[int, Callable[[np.ndarray, int], np.ndarray]]:
-    """``sequence.length`` (T, at least 2) and the registered interpolator ``sequence.interpolator``."""
-    length = int(config["sequence"]["length"])
-    if length < 2:
-        raise ConfigError(f"sequence.length must be at least 2 (the onset and one more frame), not {length}")
-    return length, plugins.get("interpolator", str(config["sequence"]["interpolator"]))
-
-
-def build_model(config: Mapping[str, Any], num_classes: int) -> FRLDGT:
-    """FRL-DGT from the config: the chosen displacement provider and fusion head.
-
-    A sequence head (FRL-DGT-S) gets ``num_steps`` = ``sequence.length`` - 1 and inputs of one
-    frame plus its displacement (the pair heads: onset, apex and displacement).
-    """
-    d_name, d_options = component_options(config, "displacement")
-    f_name, f_options = component_options(config, "fusion")
-    regions = config["regions"]
-    frame_channels = 3 if config["face"]["color"] else 1
-    provider = plugins.make("displacement", d_name, **d_options)
-    steps = {}
-    if is_sequence_model(config):
-        steps = {"num_steps": sequence_settings(config)[0] - 1}
-    in_channels = (1 if steps else 2) * frame_channels + provider.out_channels(frame_channels)
-    fusion = plugins.make(
-        "fusion", f_name, in_channels=in_channels, num_classes=num_classes, num_regions=9,
-        region_size=int(regions["size"]), face_size=int(regions["full_face_size"]), **steps, **f_options,
-    )
-    return FRLDGT(provider, fusion, regions=str(regions["kind"]), region_size=int(regions["size"]),
-                  full_face_size=int(regions["full_face_size"]))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    # Write beside the target, then rename: a crash or Ctrl-C never leaves half a file.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
-    """The model's weights as safetensors, written beside ``path`` and renamed into place."""
-    from safetensors.torch import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    try:
-        save_file(state, str(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _check_run_dir(run_dir: Path, config: Mapping[str, Any]) -> None:
-    existing = run_dir / "config.yaml"
-    if existing.exists():
-        old = yaml.safe_load(existing.read_text(encoding="utf-8")) or {}
-        if fingerprint(old) != fingerprint(config):
-            raise ConfigError(
-                f"run directory {run_dir} holds a run with other settings; pass another --out, "
-                f"or delete it to start again"
-            )
-    write_atomic(existing, dump(config))
+def default_run_dir(settings: Settings) -> Path:
+    """``run.out``, else ``runs/<dataset>-<displacement>-<fusion>-<fingerprint>``."""
+    if settings.run.out:
+        return Path(settings.run.out)
+    parts = [settings.dataset.name, settings.displacement.name, settings.fusion.name]
+    return Path("runs") / ("-".join(parts) + f"-{settings.fingerprint}")
 
 
 @dataclass
@@ -228,25 +163,24 @@ class Shared:
     pairs: Pairs | None = None
 
 
-def _shared(config: Mapping[str, Any], data: Prepared, num_classes: int, device: torch.device,
-            progress: bool) -> Shared:
-    model = build_model(config, num_classes).to(device)
+def _shared(settings: Settings, model: FRLDGT, data: Prepared, device: torch.device, progress: bool) -> Shared:
     provider = model.displacement
-    size, color = int(config["face"]["size"]), bool(config["face"]["color"])
+    size, color = settings.face.size, settings.face.color
     if provider.trainable or model.fusion.sequence:  # sequences: displacements computed per batch
         if not provider.pairs_per_clip:
             return Shared()
-        return Shared(pairs=read_pairs(data.samples, provider.pairs_per_clip, size, color, int(config["seed"]),
+        return Shared(pairs=read_pairs(data.samples, provider.pairs_per_clip, size, color, settings.seed,
                                        progress, data.faces))
-    name, options = component_options(config, "displacement")
-    cache = DiskCache(config["run"].get("cache_dir"))
-    batch_size = int(config["train"]["batch_size"])
+    name, options = settings.displacement.name, settings.displacement.chosen()
+    cache = DiskCache(settings.run.cache_dir)
+    batch_size = settings.train.batch_size
+    model = model.to(device)
     per_choice = [
         precompute_displacements(provider, provider_id(name, options, provider), data.view(c), size, color, cache, device,
                                  batch_size, progress)
         for c in range(data.apex_choices)
     ]
-    geometric, extra = _augmentations(config)
+    geometric, extra = _augmentations(settings)
     if geometric.active or extra:
         inputs = [FusionInputs.compute(model, data, per_choice[0], device, batch_size, progress)]
         return Shared(inputs=inputs, displacements=torch.stack(per_choice, dim=1).half())
@@ -255,14 +189,11 @@ def _shared(config: Mapping[str, Any], data: Prepared, num_classes: int, device:
     return Shared(inputs=inputs)
 
 
-def _augmentations(config: Mapping[str, Any]) -> tuple[Augment, list[Augmentation]]:
+def _augmentations(settings: Settings) -> tuple[Augment, list[Augmentation]]:
     """The geometric augmentation (``train.augment``) and the registered ones in ``train.augmentations``."""
-    train = config["train"]
-    options = {"hflip": 0, "rotate": 0, "scale": 0, "translate": 0, **(train.get("augment") or {})}
-    geometric = call_with_options(Augment, "train.augment", options)
-    sections = config.get("augmentation") or {}
-    extra = [plugins.make("augmentation", name, **(sections.get(plugins.normalize_name(name)) or {}))
-             for name in train.get("augmentations") or []]
+    geometric = Augment(**dataclasses.asdict(settings.train.augment))
+    extra = [plugins.make("augmentation", name, **(settings.augmentation.get(name) or {}))
+             for name in settings.train.augmentations]
     return geometric, extra
 
 
@@ -271,43 +202,45 @@ def _fold_seed(seed: int, subject: str) -> int:
     return (int(seed) * 1_000_003 + zlib.crc32(subject.encode())) % 2**31
 
 
-def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes: int,
-             device: torch.device, shared: Shared | None = None, progress: bool = True,
-             checkpoint: Path | None = None) -> dict[str, Any]:
+def run_fold(settings: Settings, data: Prepared, fold: Fold, num_classes: int, device: torch.device,
+             shared: Shared | None = None, progress: bool = True) -> tuple[dict[str, Any], FRLDGT]:
     """Train on the fold's training subjects, then predict its test subject.
 
     ``shared``: what :func:`_shared` computed once for all folds (self-supervision pairs of the
     test subject are left out here). Training picks a random apex among its neighbours
     (``train.apex_jitter``) and augments batches (``train.augment``); evaluation uses the
     annotated apex, unaugmented.
-    ``checkpoint``: where to save the trained weights (safetensors), written atomically.
     The test subject's labels are not read here: they are attached to the predictions
     afterwards, from ``data``, by the caller.
+
+    Returns:
+        The fold's result (predictions, losses, seconds, fusion weights) and the trained model.
+
+    Raises:
+        TrainingError: the loss, the weights or the predictions stopped being finite.
     """
-    seed = _fold_seed(config["seed"], fold.subject)
+    seed = _fold_seed(settings.seed, fold.subject)
     torch.manual_seed(seed)
-    model = build_model(config, num_classes).to(device)
-    train = config["train"]
+    model = build_model(settings, num_classes).to(device)
+    train = settings.train
     shared = shared or Shared()
-    forward = _fold_forward(model, data, shared, *_augmentations(config), torch.Generator().manual_seed(seed + 1),
+    forward = _fold_forward(model, data, shared, *_augmentations(settings), torch.Generator().manual_seed(seed + 1),
                             device)
     pair_loss: Callable[[torch.Generator], Tensor] | None = None
     sampler = None
     if shared.pairs is not None:
-        sampler = PairSampler(shared.pairs, fold.subject,
-                              int(model.displacement.pair_batch_size or train["batch_size"]), device)
+        sampler = PairSampler(shared.pairs, fold.subject, int(model.displacement.pair_batch_size or train.batch_size),
+                              device)
         pair_loss = lambda generator: model.displacement.pair_loss(*sampler.sample(generator))  # noqa: E731
 
     start = time.perf_counter()
-    history = train_fold(model, forward, fold.train, data.labels[fold.train], num_classes, train, device, seed,
-                         fold.subject, progress, pair_loss)
+    history = train_fold(model, forward, train_idx=fold.train, train_labels=data.labels[fold.train],
+                         num_classes=num_classes, train=train, device=device, seed=seed, fold_name=fold.subject,
+                         progress=progress, pair_loss=pair_loss)
     if model.displacement.trainable:
-        model.displacement.refresh_statistics(_training_pairs(data, fold, sampler, int(train["batch_size"]),
-                                                              seed + 2, device))
-    probs = predict(model, forward, fold.test, int(train["batch_size"]))
+        model.displacement.refresh_statistics(_training_pairs(data, fold, sampler, train.batch_size, seed + 2, device))
+    probs = predict(model, forward, fold.test, train.batch_size)
     check_trained(model, probs, fold.subject)
-    if checkpoint is not None:
-        save_checkpoint(model, checkpoint)
     done = {
         "subject": fold.subject,
         "keys": [data.keys[i] for i in fold.test],
@@ -316,10 +249,10 @@ def run_fold(config: Mapping[str, Any], data: Prepared, fold: Fold, num_classes:
         "train_loss": history,
         "seconds": round(time.perf_counter() - start, 2),
     }
-    weights = _mean_fusion_weights(model, forward, fold.test, int(train["batch_size"]))
+    weights = _mean_fusion_weights(model, forward, fold.test, train.batch_size)
     if weights:
         done["fusion_weights"] = weights
-    return done
+    return done, model
 
 
 def _training_pairs(data: Prepared, fold: Fold, sampler: PairSampler | None, batch_size: int, seed: int,
@@ -457,96 +390,85 @@ def _mean_fusion_weights(model: FRLDGT, forward: Callable[[Tensor], Any], rows: 
     return out
 
 
-def check_train_settings(config: Mapping[str, Any]) -> None:
-    """The training settings' types and ranges, checked before any preprocessing so a bad value
-    costs no time: ``train.epochs`` and ``train.batch_size`` whole numbers >= 1, ``train.lr`` finite
-    and > 0, ``train.weight_decay`` finite and >= 0, ``seed`` a whole number.
+def run_loso(settings: Settings | Mapping[str, Any], run_dir: str | Path | None = None,
+             progress: bool = True) -> RunResult:
+    """Run leave-one-subject-out training and evaluation as ``settings`` say.
 
-    Raises:
-        ConfigError: naming the setting, the value given and what it must be.
-    """
-    train = config["train"]
-
-    def number(key: str, value: Any, kind: type, rule: Callable[[Any], bool], must: str) -> None:
-        try:
-            parsed = kind(value)
-            ok = not isinstance(value, bool) and (kind is not int or parsed == float(value)) and rule(parsed)
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ConfigError(f"{key} is {value!r}; it must be {must} (e.g. --set {key}=...)")
-
-    number("train.epochs", train["epochs"], int, lambda v: v >= 1, "a whole number of at least 1")
-    number("train.batch_size", train["batch_size"], int, lambda v: v >= 1, "a whole number of at least 1")
-    number("train.lr", train["lr"], float, lambda v: math.isfinite(v) and v > 0, "a finite number above 0")
-    number("train.weight_decay", train.get("weight_decay", 0.0), float, lambda v: math.isfinite(v) and v >= 0,
-           "a finite number of at least 0")
-    number("seed", config.get("seed", 0), int, lambda v: True, "a whole number")
-
-
-def run_loso(config: Mapping[str, Any], run_dir: str | Path | None = None, progress: bool = True) -> RunResult:
-    """Run leave-one-subject-out training and evaluation as ``config`` says.
+    ``settings``: from :func:`~mezoo.settings.load_settings`; a plain mapping is read as
+    overrides of the defaults by that function (so component defaults apply).
+    Everything that can be checked without the data (settings, device, the model's sizes, the run
+    directory) is checked before any frame is read.
 
     Returns:
-        The run's directory and report. Folds already in ``run_dir/folds`` are not trained again.
+        The run's directory and report. Folds already in ``run_dir/folds`` are not trained again;
+        a fold another process is training is waited for, not trained twice.
     """
-    check_train_settings(config)
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
-    device = resolve_device(str(config["run"]["device"]))
-    dataset = make_dataset(config)
+    if not isinstance(settings, Settings):
+        settings = load_settings(overrides=settings)
+    run = RunDir(run_dir if run_dir is not None else default_run_dir(settings), settings)
+    device = resolve_device(settings.run.device)
+    dataset = make_dataset(settings.dataset)
+    num_classes = len(dataset.classes)
+    model = build_model(settings, num_classes)  # sizes and options checked before the data is read
     samples = dataset.samples()
     if not samples:
-        raise DataError(f"dataset {config['dataset']['name']!r} has no samples; check dataset.root")
-    _check_run_dir(run_dir, config)
-    num_classes = len(dataset.classes)
-    data = _prepare(config, dataset, samples, progress)
+        raise DataError(f"dataset {settings.dataset.name!r} has no samples; check dataset.root")
+    run.open()
+    data = _prepare(settings, dataset, samples, progress)
     folds = loso_folds(data.groups)
     if len(folds) < 2:
         raise DataError(f"leave-one-subject-out needs at least 2 subjects; the dataset has {len(folds)}")
-    results: dict[str, dict[str, Any]] = {}
-    trained, skipped = [], []
-    pending = [f for f in folds if not (run_dir / "folds" / f"{f.slug}.json").exists()]
-    shared = _shared(config, data, num_classes, device, progress) if pending else Shared()
-    bar = tqdm(folds, desc="LOSO", unit="fold", disable=not progress)
-    for fold in bar:
-        path = run_dir / "folds" / f"{fold.slug}.json"
-        keys = [data.keys[i] for i in fold.test]
-        if path.exists():
-            done = json.loads(path.read_text(encoding="utf-8"))
-            if done.get("keys") != keys:
-                raise DataError(
-                    f"{path} holds predictions for other samples than subject {fold.subject} has "
-                    f"now; the dataset changed since the run started: use another --out"
-                )
-            skipped.append(fold.subject)
-        else:
-            checkpoint = None
-            if config["run"].get("checkpoints", True):
-                checkpoint = run_dir / "checkpoints" / f"{fold.slug}.safetensors"
-            done = run_fold(config, data, fold, num_classes, device, shared, progress, checkpoint)
-            write_atomic(path, json.dumps(done))
-            trained.append(fold.subject)
-        results[fold.subject] = done
-    return _finish(run_dir, config, dataset.classes, data, folds, results, trained, skipped)
+    keys = {f.subject: [data.keys[i] for i in f.test] for f in folds}
+    results = {f.subject: done for f in folds if (done := run.finished(f, keys[f.subject])) is not None}
+    skipped, trained = list(results), []
+    shared = _shared(settings, model, data, device, progress) if len(results) < len(folds) else Shared()
+
+    def train_here(fold: Fold) -> dict[str, Any]:
+        done, fold_model = run_fold(settings, data, fold, num_classes, device, shared, progress)
+        if settings.run.checkpoints:
+            run.save_checkpoint(fold, fold_model)
+        run.save_fold(fold, done)
+        trained.append(fold.subject)
+        return done
+
+    elsewhere = []
+    for fold in tqdm([f for f in folds if f.subject not in results], desc="LOSO", unit="fold", disable=not progress):
+        with run.claim(fold) as mine:
+            if not mine:  # another run on this directory is training it
+                elsewhere.append(fold)
+                continue
+            done = run.finished(fold, keys[fold.subject])  # or finished it meanwhile
+            if done is not None:
+                skipped.append(fold.subject)
+            results[fold.subject] = done if done is not None else train_here(fold)
+    for fold in elsewhere:
+        if progress:
+            tqdm.write(f"fold {fold.subject} is being trained by another run on {run.path}; waiting for it")
+        with run.claim(fold, wait=True):
+            done = run.finished(fold, keys[fold.subject])
+            if done is not None:
+                skipped.append(fold.subject)
+            results[fold.subject] = done if done is not None else train_here(fold)  # that run stopped first
+    return _finish(run.path, settings, dataset.classes, data, folds, results, trained, skipped)
 
 
-def _prepare(config: Mapping[str, Any], dataset: Dataset, samples: list[Any], progress: bool) -> Prepared:
+def _prepare(settings: Settings, dataset: Dataset, samples: list[Any], progress: bool) -> Prepared:
     """Read the frames the chosen model needs: onset/apex (and apex neighbours), or resampled clips."""
-    size, color, faces = int(config["face"]["size"]), bool(config["face"]["color"]), FaceReader.from_config(config)
-    if not is_sequence_model(config):
-        return prepare(samples, dataset.classes, size, color, progress, int(config["train"].get("apex_jitter", 0)),
-                       faces)
-    if config["train"].get("augmentations"):
+    size, color = settings.face.size, settings.face.color
+    faces = FaceReader.from_settings(settings.face, settings.run.cache_dir)
+    if not is_sequence_model(settings):
+        return prepare(samples, dataset.classes, size, color, progress, settings.train.apex_jitter, faces)
+    if settings.train.augmentations:
         raise ConfigError(
-            f"train.augmentations ({', '.join(config['train']['augmentations'])}) work on onset/apex pairs, "
-            f"not on the clips of the sequence head {config['fusion']['name']!r}; set train.augmentations: []"
+            f"train.augmentations ({', '.join(settings.train.augmentations)}) work on onset/apex pairs, "
+            f"not on the clips of the sequence head {settings.fusion.name!r}; set train.augmentations: []"
         )
-    length, interpolate = sequence_settings(config)
+    interpolate = plugins.get("interpolator", settings.sequence.interpolator)
     # No apex jitter: a sequence model sees the whole clip, not an apex.
-    return prepare(samples, dataset.classes, size, color, progress, 0, faces, length, interpolate)
+    return prepare(samples, dataset.classes, size, color, progress, 0, faces, settings.sequence.length, interpolate)
 
 
-def _figures(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...], report: dict[str, Any],
+def _figures(run_dir: Path, settings: Settings, classes: tuple[str, ...], report: dict[str, Any],
              folds: list[dict[str, Any]], title: str) -> None:
     """confusion.png (paper Fig. 8) and, for Fu-B-Attn heads, fusion_weights.png (Fig. 7); for a
     sequence head also time_weights.png (the time fusion layer's weight of each step)."""
@@ -556,7 +478,7 @@ def _figures(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...],
     confusion_figure(report["full"]["confusion"], classes, run_dir / "confusion.png", title)
     weights = [f.get("fusion_weights", {}) for f in folds]
     if all("local" in w and "global" in w for w in weights):
-        names = AU_REGION_NAMES if config["regions"]["kind"] == "au9" else GRID3X3_NAMES
+        names = AU_REGION_NAMES if settings.regions.kind == "au9" else GRID3X3_NAMES
         local = np.mean([w["local"] for w in weights], axis=0)
         global_ = np.mean([w["global"] for w in weights], axis=0)
         fusion_weights_figure(local, global_, names, run_dir / "fusion_weights.png",
@@ -566,7 +488,7 @@ def _figures(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...],
                             f"{title}: time fusion weights, mean over test subjects")
 
 
-def _finish(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...], data: Prepared,
+def _finish(run_dir: Path, settings: Settings, classes: tuple[str, ...], data: Prepared,
             folds: list[Fold], results: dict[str, dict[str, Any]], trained: list[str],
             skipped: list[str]) -> RunResult:
     """Pool every fold's predictions, score them against the labels, write the report files."""
@@ -582,15 +504,15 @@ def _finish(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...], 
     rows_arr = np.asarray(rows)
     report = build_report(classes, data.parts[rows_arr], data.labels[rows_arr], np.asarray(y_pred))
     report["run"] = {
-        "dataset": config["dataset"]["name"],
-        "displacement": config["displacement"]["name"],
-        "fusion": config["fusion"]["name"],
+        "dataset": settings.dataset.name,
+        "displacement": settings.displacement.name,
+        "fusion": settings.fusion.name,
         "folds": len(folds),
-        "fingerprint": fingerprint(config),
+        "fingerprint": settings.fingerprint,
         # training and prediction of every fold, summed (preparation and precomputation excluded)
         "fold_seconds": round(sum(float(results[f.subject].get("seconds", 0.0)) for f in folds), 1),
     }
-    title = f"{config['displacement']['name']} + {config['fusion']['name']}"
+    title = f"{settings.displacement.name} + {settings.fusion.name}"
     text = markdown(report, title)
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
@@ -599,7 +521,7 @@ def _finish(run_dir: Path, config: Mapping[str, Any], classes: tuple[str, ...], 
         writer.writerow([data.keys[r], data.groups[r], data.parts[r], classes[data.labels[r]], classes[pred]]
                         + [f"{v:.4f}" for v in p])
     write_atomic(run_dir / "predictions.csv", table.getvalue())
-    _figures(run_dir, config, classes, report, [results[f.subject] for f in folds], title)
+    _figures(run_dir, settings, classes, report, [results[f.subject] for f in folds], title)
     write_atomic(run_dir / "report.json", json.dumps(report, indent=2))
-    write_atomic(run_dir / "report.md", f"# mezoo run: {title} on {config['dataset']['name']}\n\n{text}")
+    write_atomic(run_dir / "report.md", f"# mezoo run: {title} on {settings.dataset.name}\n\n{text}")
     return RunResult(run_dir=run_dir, report=report, markdown=text, trained=trained, skipped=skipped)

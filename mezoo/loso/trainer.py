@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -13,6 +13,9 @@ from tqdm.auto import tqdm
 
 from mezoo.errors import TrainingError
 from mezoo.model import FRLDGT
+
+if TYPE_CHECKING:
+    from mezoo.settings import TrainSettings
 
 #: rows -> (logits, the displacement provider's own loss or None); the runner decides how
 Forward = Callable[[Tensor], tuple[Tensor, Tensor | None]]
@@ -38,10 +41,10 @@ def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> Tensor | N
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def train_fold(model: FRLDGT, forward: Forward, train_idx: np.ndarray, train_labels: np.ndarray,
-               num_classes: int, train: dict[str, Any], device: torch.device, seed: int,
+def train_fold(model: FRLDGT, forward: Forward, *, train_idx: np.ndarray, train_labels: np.ndarray,
+               num_classes: int, train: TrainSettings, device: torch.device, seed: int,
                fold_name: str, progress: bool = True, pair_loss: PairLoss | None = None) -> list[float]:
-    """Train ``model`` on the rows ``train_idx`` (labelled ``train_labels``) for ``train['epochs']`` epochs.
+    """Train ``model`` on the rows ``train_idx`` (labelled ``train_labels``) for ``train.epochs`` epochs.
 
     Only the training labels are passed in, so the test subject's labels cannot leak into
     training.
@@ -57,17 +60,17 @@ def train_fold(model: FRLDGT, forward: Forward, train_idx: np.ndarray, train_lab
     Raises:
         TrainingError: the loss became NaN or infinite (named by fold, epoch and step).
     """
-    epochs, batch_size = int(train["epochs"]), int(train["batch_size"])
+    epochs, batch_size = train.epochs, train.batch_size
     generator = torch.Generator().manual_seed(seed)
     steps = epochs * math.ceil(len(train_idx) / batch_size)
-    fusion_opt = torch.optim.Adam(model.fusion.parameters(), lr=float(train["lr"]),
-                                  weight_decay=float(train["weight_decay"]))
+    fusion_opt = torch.optim.Adam(model.fusion.parameters(), lr=train.lr,
+                                  weight_decay=train.weight_decay)
     optimizers = [fusion_opt]
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(fusion_opt, T_max=max(steps, 1))
     provider = model.displacement
     provider_params = [p for p in provider.parameters() if p.requires_grad]
     if provider_params:
-        provider_opt = torch.optim.Adam(provider_params, lr=float(provider.lr or train["lr"]))
+        provider_opt = torch.optim.Adam(provider_params, lr=float(provider.lr or train.lr))
         optimizers.append(provider_opt)
         if pair_loss is not None and provider.warmup_steps:
             model.train()
@@ -79,7 +82,7 @@ def train_fold(model: FRLDGT, forward: Forward, train_idx: np.ndarray, train_lab
                 provider_opt.zero_grad(set_to_none=True)
                 loss.backward()
                 provider_opt.step()
-    weights = class_weights(train_labels, num_classes, str(train["class_weight"]))
+    weights = class_weights(train_labels, num_classes, train.class_weight)
     loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device))
     targets = torch.as_tensor(np.asarray(train_labels), dtype=torch.long)
     rows = torch.as_tensor(train_idx, dtype=torch.long)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mezoo import config as mezoo_config
+from mezoo.settings import load_settings
 from mezoo.data.casme2 import CASME2
 from mezoo.data.casme3 import CASME3
 from mezoo.data.megc2019 import MEGC2019
@@ -97,14 +97,14 @@ def test_megc2019_advice_names_the_key_that_works(tmp_path):
 
 
 def test_a_part_option_outside_the_composite_is_an_error_naming_the_right_key(tmp_path):
-    config = mezoo_config.resolve(overrides={"dataset": {"name": "megc2019", "root": str(megc_tree(tmp_path)),
-                                                         "smic": {"apex_file": "apex.xlsx"}}})
+    settings = load_settings(overrides={"dataset": {"name": "megc2019", "root": str(megc_tree(tmp_path)),
+                                                    "smic": {"apex_file": "apex.xlsx"}}})
     with pytest.raises(ConfigError, match=r"dataset\.smic\.apex_file is not read in a megc2019 run.*"
                                           r"set dataset\.megc2019\.smic\.apex_file instead"):
-        make_dataset(config)
+        make_dataset(settings.dataset)
     # the packaged defaults of the parts are no error
-    fine = mezoo_config.resolve(overrides={"dataset": {"name": "megc2019", "root": str(tmp_path)}})
-    assert isinstance(make_dataset(fine), MEGC2019)
+    fine = load_settings(overrides={"dataset": {"name": "megc2019", "root": str(tmp_path)}})
+    assert isinstance(make_dataset(fine.dataset), MEGC2019)
 
 
 def test_smic_apex_file_error_names_the_setting(tmp_path):

@@ -297,11 +297,11 @@ def test_sequence_run_on_casme2_in_4_and_5_classes(photo, tmp_path, tiny_config,
     rows = [(s, f"EP0{s}_0{k}", 10 * k, 10 * k + 4, 10 * k + 7, emotion)
             for s in (1, 2) for k, emotion in ((1, "happiness"), (2, "repression"), (3, "others"))]
     root = casme2_tree(tmp_path / "data", rows=rows, frame=face_frames(photo))
-    config = tiny_config(dataset={"name": "casme2", "root": str(root), "casme2": {"classes": classes}},
-                         fusion={"name": "mean_over_time"}, sequence={"length": 5, "interpolator": "linear"},
-                         displacement={"name": "farneback"}, run={"cache_dir": str(tmp_path / "cache")},
-                         train={"epochs": 1, "batch_size": 4})
     with registered(_Plugin(), "inline-sequence"):
+        config = tiny_config(dataset={"name": "casme2", "root": str(root), "casme2": {"classes": classes}},
+                             fusion={"name": "mean_over_time"}, sequence={"length": 5, "interpolator": "linear"},
+                             displacement={"name": "farneback"}, run={"cache_dir": str(tmp_path / "cache")},
+                             train={"epochs": 1, "batch_size": 4})
         result = run_loso(config, tmp_path / "run", progress=False)
     report = result.report
     assert report["full"]["n"] == 6 and len(result.trained) == 2

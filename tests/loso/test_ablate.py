@@ -6,28 +6,42 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from mezoo import config
 from mezoo.cli import cli
 from mezoo.errors import ConfigError
 from mezoo.loso.ablate import ROWS, parse_rows, row_config
+from mezoo.settings import load_settings
 
 
 def test_each_row_changes_one_thing():
-    base = config.resolve(overrides={"fusion": {"fu_b_attn": {"embed_dim": 64}}})
+    base = load_settings(overrides={"fusion": {"fu_b_attn": {"embed_dim": 64}}})
     full = row_config(base, "M9")
-    assert (full["displacement"]["name"], full["fusion"]["name"], full["regions"]["kind"]) == ("dgm", "fu_b_attn", "au9")
-    assert row_config(base, "M0")["displacement"]["name"] == "farneback"
-    assert row_config(base, "M1")["displacement"]["name"] == "of_norm"
-    assert row_config(base, "M2")["displacement"]["name"] == "dynamic_image"
-    assert row_config(base, "M3")["displacement"]["dgm"]["self_supervised"] is False
-    assert row_config(base, "M3")["displacement"]["dgm"]["weights"] is None  # no pre-training either
+    assert (full.displacement.name, full.fusion.name, full.regions.kind) == ("dgm", "fu_b_attn", "au9")
+    assert row_config(base, "M0").displacement.name == "farneback"
+    assert row_config(base, "M1").displacement.name == "of_norm"
+    assert row_config(base, "M2").displacement.name == "dynamic_image"
+    assert row_config(base, "M3").displacement.chosen()["self_supervised"] is False
+    assert row_config(base, "M3").displacement.chosen()["weights"] is None  # no pre-training either
     m4 = row_config(base, "M4")
-    assert m4["fusion"]["name"] == "fu_a_attn" and m4["fusion"]["fu_a_attn"]["embed_dim"] == 64
-    assert row_config(base, "M5")["regions"]["kind"] == "grid3x3"
-    assert row_config(base, "M6")["fusion"]["fu_b_attn"]["use_full_face"] is False
-    assert row_config(base, "M7")["fusion"]["fu_b_attn"]["use_local"] is False
-    assert row_config(base, "M8")["fusion"]["fu_b_attn"]["use_global"] is False
+    assert m4.fusion.name == "fu_a_attn" and m4.fusion.chosen()["embed_dim"] == 64
+    assert row_config(base, "M5").regions.kind == "grid3x3"
+    assert row_config(base, "M6").fusion.chosen()["use_full_face"] is False
+    assert row_config(base, "M7").fusion.chosen()["use_local"] is False
+    assert row_config(base, "M8").fusion.chosen()["use_global"] is False
     assert list(ROWS) == [f"M{i}" for i in range(10)]
+
+
+def test_a_rows_component_brings_its_own_defaults(monkeypatch):
+    """Row M0 swaps the DGM for optical flow: the flow provider's config_defaults apply in that row
+    (as on the command line), below what the user set."""
+    from mezoo.displacement.farneback import Farneback
+
+    monkeypatch.setattr(Farneback, "config_defaults", {"train": {"epochs": 3, "lr": 0.01}}, raising=False)
+    base = load_settings(overrides={"train": {"lr": 0.002}})
+    assert base.train.epochs == 10 and base.displacement.name == "farneback"  # the synthetic set's 10
+    m0, m9 = row_config(base, "M0"), row_config(base, "M9")
+    assert (m0.train.epochs, m0.train.lr) == (10, 0.002)  # the dataset's defaults and the user's value win
+    monkeypatch.setattr(Farneback, "config_defaults", {"train": {"weight_decay": 0.5}})
+    assert row_config(base, "M0").train.weight_decay == 0.5 and m9.train.weight_decay == 0.0
 
 
 def test_parse_rows():
@@ -39,7 +53,7 @@ def test_parse_rows():
 
 def test_ablate_command_writes_table_2(tiny_config, tmp_path):
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(tiny_config(train={"epochs": 1})))
+    path.write_text(tiny_config(train={"epochs": 1}).dump())
     out = tmp_path / "ablate"
     result = CliRunner().invoke(cli, ["ablate", "--rows", "M0,M5", "--config", str(path), "--out", str(out),
                                       "--quiet"])

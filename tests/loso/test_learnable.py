@@ -2,14 +2,13 @@
 
 import pytest
 
-from mezoo import config
-from mezoo.data.synthetic import SyntheticDataset
 from mezoo.loso.runner import run_loso
+from mezoo.settings import load_settings
 
 
 def test_small_synthetic_loso_beats_chance(tmp_path):
     # A reduced head (C = 64) and 6 subjects keep this under a minute on 2 CPU cores.
-    cfg = config.resolve(overrides={
+    cfg = load_settings(overrides={
         "dataset": {"synthetic": {"subjects": 6, "clips_per_subject": 9}},
         "fusion": {"fu_b_attn": {"embed_dim": 64}},
         "train": {"epochs": 8},
@@ -23,8 +22,7 @@ def test_small_synthetic_loso_beats_chance(tmp_path):
 @pytest.mark.slow
 def test_default_synthetic_loso(tmp_path):
     """The README's figure: the default run (`mezoo run --displacement farneback --fusion fu_b_attn`)."""
-    cfg = config.resolve(overrides={"run": {"device": "cpu"}},
-                         dataset_defaults=SyntheticDataset.config_defaults)
+    cfg = load_settings(overrides={"run": {"device": "cpu"}})
     report = run_loso(cfg, tmp_path, progress=False).report
     assert report["full"]["n"] == 96
     assert report["full"]["uf1"] > 0.7, report["full"]

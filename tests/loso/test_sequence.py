@@ -15,7 +15,7 @@ from mezoo.errors import ConfigError, DataError
 from mezoo.fusion.base import FusionHead
 from mezoo.loso import runner
 from mezoo.loso.prepare import prepare, read_face, read_sequence, to_chw
-from mezoo.model import FRLDGT
+from mezoo.model import FRLDGT, build_model
 from tests.conftest import registered
 
 
@@ -98,7 +98,7 @@ def test_loso_with_a_sequence_head(tiny_config, tmp_path):
     with registered(_Plugin(), "inline-sequence"):
         cfg = tiny_config(fusion={"name": "mean_over_time"}, sequence={"length": 4, "interpolator": "linear"},
                           train={"epochs": 1, "batch_size": 4, "augment": {"hflip": 0.5, "rotate": 5.0}})
-        model = runner.build_model(cfg, 3)
+        model = build_model(cfg, 3)
         assert model.fusion.num_steps == 3 and model.fusion.in_channels == 3 + 2  # frame + displacement
         result = runner.run_loso(cfg, tmp_path, progress=False)
     assert result.report["full"]["n"] == 18 and len(result.trained) == 3
@@ -109,9 +109,9 @@ def test_sequence_head_brings_its_defaults_below_the_users():
 
     with registered(_Plugin(), "inline-sequence"):
         cfg = _config(None, None, None, "mean_over_time", None, (), None)
-        assert cfg["train"]["batch_size"] == 4
+        assert cfg.train.batch_size == 4
         cfg = _config(None, None, None, "mean_over_time", None, ("train.batch_size=7",), None)
-        assert cfg["train"]["batch_size"] == 7
+        assert cfg.train.batch_size == 7
 
 
 def test_sequence_head_refuses_pair_augmentations(tiny_config, tmp_path):
@@ -123,9 +123,8 @@ def test_sequence_head_refuses_pair_augmentations(tiny_config, tmp_path):
 
 def test_sequence_length_below_two_is_refused(tiny_config):
     with registered(_Plugin(), "inline-sequence"):
-        cfg = tiny_config(fusion={"name": "mean_over_time"}, sequence={"length": 1})
-        with pytest.raises(ConfigError, match="sequence.length must be at least 2"):
-            runner.build_model(cfg, 3)
+        with pytest.raises(ConfigError, match=r"sequence.length is 1; it must be a whole number, at least 2"):
+            tiny_config(fusion={"name": "mean_over_time"}, sequence={"length": 1})
 
 
 def test_augmentation_moves_every_frame_alike():

@@ -1,0 +1,176 @@
+"""A run directory: the settings it was made with, one file per finished fold, checkpoints.
+
+Layout::
+
+    config.yaml              the resolved settings (what `mezoo run --config` reads back)
+    folds/<subject>.json     a finished fold: predictions, losses, fusion weights, seconds and the
+                             fingerprint of the settings that made it
+    checkpoints/<subject>.safetensors
+    locks/<subject>.lock     held while a process trains that fold (an OS lock: gone with the process)
+    predictions.csv, report.json, report.md, confusion.png, fusion_weights.png
+
+Guarantees:
+
+- every file is written beside its target and renamed into place, so a crash, Ctrl-C or a full
+  disk never leaves half a file; files get the usual permissions (``0666`` less the umask);
+- a fold is trained by one process at a time: two runs started on one directory share the work
+  and each fold is trained once (:meth:`RunDir.claim`);
+- a fold file from other settings is never reused, even when ``config.yaml`` was deleted;
+- a damaged file is named in a one-line error with what to do; a filesystem error (read-only,
+  full disk) names the path;
+- a run that stopped before its first fold (bad data, Ctrl-C during preprocessing) does not
+  block a corrected command: its ``config.yaml`` is replaced while no fold is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from filelock import FileLock, Timeout
+
+from mezoo.config import load_file
+from mezoo.errors import ConfigError, StorageError
+from mezoo.files import FILE_MODE, storage_error, write_atomic
+from mezoo.loso.folds import Fold
+from mezoo.settings import Settings, load_settings
+
+#: keys every fold file holds
+FOLD_KEYS = ("subject", "keys", "y_pred", "probs", "fingerprint")
+
+
+class RunDir:
+    """The run directory of ``settings`` at ``path``; :meth:`open` checks and claims it."""
+
+    def __init__(self, path: str | Path, settings: Settings):
+        self.path = Path(path)
+        self.settings = settings
+        self.fingerprint = settings.fingerprint
+
+    def fold_file(self, fold: Fold) -> Path:
+        return self.path / "folds" / f"{fold.slug}.json"
+
+    def checkpoint(self, fold: Fold) -> Path:
+        return self.path / "checkpoints" / f"{fold.slug}.safetensors"
+
+    def open(self) -> None:
+        """Check that the directory holds nothing from other settings, then write ``config.yaml``.
+
+        Raises:
+            StorageError: ``config.yaml`` or a fold file is damaged or from other settings, or the
+                directory cannot be written.
+        """
+        config = self.path / "config.yaml"
+        folds = sorted((self.path / "folds").glob("*.json"))
+        if config.exists():
+            try:
+                old = _fingerprint_of(config)
+            except ConfigError as exc:
+                if folds:
+                    raise StorageError(f"{exc}; it describes the {len(folds)} finished fold(s) in {self.path}: "
+                                      f"restore it, or use another --out") from None
+                old = None  # nothing finished depends on it: replaced below
+            if old is not None and old != self.fingerprint and folds:
+                raise StorageError(f"run directory {self.path} holds {len(folds)} finished fold(s) of other settings "
+                                  f"(fingerprint {old}, these are {self.fingerprint}); pass another --out, or "
+                                  f"delete it to start again")
+        for path in folds:
+            made_by = self._read_fold(path).get("fingerprint")
+            if made_by != self.fingerprint:
+                raise StorageError(f"{path} was made with other settings (fingerprint {made_by}, these are "
+                                  f"{self.fingerprint}); it is never mixed into this run: pass another --out, or "
+                                  f"delete the file to train that fold again")
+        write_atomic(config, self.settings.dump())
+
+    def _read_fold(self, path: Path) -> dict[str, Any]:
+        try:
+            done = json.loads(path.read_text(encoding="utf-8"))
+            missing = [k for k in FOLD_KEYS if k not in done] if isinstance(done, dict) else list(FOLD_KEYS)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise StorageError(f"fold file {path} is damaged ({str(exc).splitlines()[0]}); delete it to train that "
+                              f"fold again") from None
+        except OSError as exc:
+            raise StorageError(f"fold file {path} cannot be read: {exc.strerror or exc}") from None
+        if missing == ["fingerprint"]:
+            raise StorageError(f"fold file {path} was made by an older mezoo that did not record the settings' "
+                               f"fingerprint, so it cannot be checked against these settings; pass another --out "
+                               f"(or delete the file to train that fold again)")
+        if missing:
+            raise StorageError(f"fold file {path} is damaged (it lacks {', '.join(missing)}); delete it to train "
+                              f"that fold again")
+        return done
+
+    def finished(self, fold: Fold, keys: list[str]) -> dict[str, Any] | None:
+        """The fold's saved result, or ``None`` if it has not finished.
+
+        Raises:
+            StorageError: the file is damaged, from other settings, or for other samples.
+        """
+        path = self.fold_file(fold)
+        if not path.exists():
+            return None
+        done = self._read_fold(path)
+        if done["fingerprint"] != self.fingerprint:
+            raise StorageError(f"{path} was made with other settings (fingerprint {done['fingerprint']}, these are "
+                              f"{self.fingerprint}); pass another --out, or delete the file to train that fold again")
+        n = len(keys)
+        if done["keys"] != keys:
+            raise StorageError(f"{path} holds predictions for other samples than subject {fold.subject} has now; the "
+                              f"dataset changed since the run started: use another --out")
+        if len(done["y_pred"]) != n or len(done["probs"]) != n or any(not isinstance(p, list) for p in done["probs"]):
+            raise StorageError(f"fold file {path} is damaged (its predictions do not match its {n} samples); delete "
+                              f"it to train that fold again")
+        return done
+
+    def save_fold(self, fold: Fold, done: dict[str, Any]) -> None:
+        write_atomic(self.fold_file(fold), json.dumps({**done, "fingerprint": self.fingerprint}))
+
+    def save_checkpoint(self, fold: Fold, model: torch.nn.Module) -> None:
+        """The fold's trained weights as safetensors (on the CPU, contiguous)."""
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        write_atomic(self.checkpoint(fold), lambda tmp: save_file(state, str(tmp)))
+
+    @contextlib.contextmanager
+    def claim(self, fold: Fold, wait: bool = False) -> Iterator[bool]:
+        """Hold the fold's lock while the block runs; yields whether this process got it.
+
+        The lock is the operating system's, on ``locks/<subject>.lock``: released when the block
+        ends, and by the OS when the process dies, so a crashed run never blocks the next.
+        ``wait``: block until the other process is done with the fold.
+        """
+        lock_path = self.path / "locks" / f"{fold.slug}.lock"
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(exc, lock_path.parent) from None
+        lock = FileLock(str(lock_path), mode=FILE_MODE)
+        try:
+            lock.acquire(timeout=-1 if wait else 0)
+        except Timeout:
+            yield False
+            return
+        except OSError as exc:
+            raise storage_error(exc, lock_path) from None
+        try:
+            yield True
+        finally:
+            lock.release()
+
+
+def _fingerprint_of(path: Path) -> str:
+    """The fingerprint of the settings in a run directory's ``config.yaml``.
+
+    Raises:
+        ConfigError: the file is not readable YAML of settings (one line, naming it).
+    """
+    data = load_file(path, "run settings file")
+    try:
+        return load_settings(overrides=data).fingerprint
+    except ConfigError as exc:
+        raise ConfigError(f"run settings file {path} is not valid mezoo settings ({exc})") from None
