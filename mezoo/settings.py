@@ -23,6 +23,7 @@ import difflib
 import hashlib
 import json
 import math
+import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -242,8 +243,8 @@ def _check_components(settings: Settings, components: bool) -> None:
         registered = plugins.names(kind)
         for name in options:
             if name not in registered:
-                valid = ["name"] + (["root"] if kind == "dataset" else []) if kind != "augmentation" else []
-                raise ConfigError(_unknown(f"{kind}.{name}", name, valid + registered,
+                own = {"dataset": ["name", "root"], "augmentation": []}.get(kind, ["name"])
+                raise ConfigError(_unknown(f"{kind}.{name}", name, own + registered,
                                            f"{kind} options go under a registered {kind} name"))
     for name in settings.train.augmentations:
         plugins.get("augmentation", name)
@@ -306,7 +307,7 @@ def _parse(cls: type, data: Any, path: str) -> Any:
 
 def _convert(kind: Any, value: Any, key: str, rule: Rule | None) -> Any:
     origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
         kind = next(a for a in args if a is not type(None))
