@@ -178,9 +178,11 @@ def test_no_code_path_reads_test_labels_during_a_fold(provider, tiny_config):
     samples = dataset.samples()
     data = prepare(samples, dataset.classes, 112, True, progress=False, apex_jitter=1)
     fold = loso_folds(data.groups)[1]
-    shared = runner._shared(cfg, build_model(cfg, 3), data, torch.device("cpu"), progress=False)
+    shared = runner._shared(settings=cfg, model=build_model(cfg, num_classes=3), data=data, device=torch.device("cpu"),
+                            progress=False)
     data.labels = _GuardedLabels(data.labels, fold.test)
-    done, _ = runner.run_fold(cfg, data, fold, 3, torch.device("cpu"), shared, progress=False)
+    done, _ = runner.run_fold(settings=cfg, data=data, fold=fold, num_classes=3, device=torch.device("cpu"),
+                              shared=shared, progress=False)
     assert len(done["y_pred"]) == len(fold.test) == 6
 
 
@@ -216,8 +218,8 @@ def test_mean_fusion_weights_do_not_depend_on_the_batch_size():
         return head(regions[idx], face[idx]), None
 
     rows = np.arange(7)
-    whole = runner._mean_fusion_weights(Model(), forward, rows, 7)
-    batched = runner._mean_fusion_weights(Model(), forward, rows, 3)  # 3 + 3 + 1
+    whole = runner._mean_fusion_weights(model=Model(), forward=forward, rows=rows, batch_size=7)
+    batched = runner._mean_fusion_weights(model=Model(), forward=forward, rows=rows, batch_size=3)  # 3 + 3 + 1
     assert whole.keys() == batched.keys() == {"local", "global", "face"}
     for name in whole:
         assert np.allclose(whole[name], batched[name], atol=1e-6)
