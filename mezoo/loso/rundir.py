@@ -78,15 +78,16 @@ class RunDir:
                 raise StorageError(f"run directory {self.path} holds {len(folds)} finished fold(s) of other settings "
                                   f"(fingerprint {old}, these are {self.fingerprint}); pass another --out, or "
                                   f"delete it to start again")
-        for path in folds:
-            made_by = self._read_fold(path).get("fingerprint")
-            if made_by != self.fingerprint:
-                raise StorageError(f"{path} was made with other settings (fingerprint {made_by}, these are "
-                                  f"{self.fingerprint}); it is never mixed into this run: pass another --out, or "
-                                  f"delete the file to train that fold again")
+        for path in folds:  # even without config.yaml, no fold of other settings is taken in
+            self._read_fold(path)
         write_atomic(config, self.settings.dump())
 
     def _read_fold(self, path: Path) -> dict[str, Any]:
+        """A fold file made with these settings.
+
+        Raises:
+            StorageError: it is damaged, unreadable or from other settings.
+        """
         try:
             done = json.loads(path.read_text(encoding="utf-8"))
             missing = [k for k in FOLD_KEYS if k not in done] if isinstance(done, dict) else list(FOLD_KEYS)
@@ -102,6 +103,10 @@ class RunDir:
         if missing:
             raise StorageError(f"fold file {path} is damaged (it lacks {', '.join(missing)}); delete it to train "
                               f"that fold again")
+        if done["fingerprint"] != self.fingerprint:
+            raise StorageError(f"{path} was made with other settings (fingerprint {done['fingerprint']}, these are "
+                               f"{self.fingerprint}); it is never mixed into this run: pass another --out, or delete "
+                               f"the file to train that fold again")
         return done
 
     def finished(self, fold: Fold, keys: list[str]) -> dict[str, Any] | None:
@@ -114,9 +119,6 @@ class RunDir:
         if not path.exists():
             return None
         done = self._read_fold(path)
-        if done["fingerprint"] != self.fingerprint:
-            raise StorageError(f"{path} was made with other settings (fingerprint {done['fingerprint']}, these are "
-                              f"{self.fingerprint}); pass another --out, or delete the file to train that fold again")
         n = len(keys)
         if done["keys"] != keys:
             raise StorageError(f"{path} holds predictions for other samples than subject {fold.subject} has now; the "

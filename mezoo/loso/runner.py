@@ -33,11 +33,12 @@ from mezoo.data.sample import Dataset
 from mezoo.displacement.base import REFRESH_BATCHES
 from mezoo.errors import ConfigError, DataError
 from mezoo.face.pipeline import FaceReader
+from mezoo.files import write_atomic
 from mezoo.loso.folds import Fold, loso_folds
 from mezoo.loso.precompute import precompute_displacements, provider_id
 from mezoo.loso.prepare import Pairs, Prepared, prepare, read_pairs
 from mezoo.loso.report import build_report, markdown
-from mezoo.loso.rundir import RunDir, write_atomic
+from mezoo.loso.rundir import RunDir
 from mezoo.loso.trainer import check_trained, predict, train_fold
 from mezoo.model import FRLDGT, build_model, is_sequence_model
 from mezoo.settings import Settings, load_settings
@@ -423,32 +424,33 @@ def run_loso(settings: Settings | Mapping[str, Any], run_dir: str | Path | None 
     skipped, trained = list(results), []
     shared = _shared(settings, model, data, device, progress) if len(results) < len(folds) else Shared()
 
-    def train_here(fold: Fold) -> dict[str, Any]:
-        done, fold_model = run_fold(settings, data, fold, num_classes, device, shared, progress)
-        if settings.run.checkpoints:
-            run.save_checkpoint(fold, fold_model)
-        run.save_fold(fold, done)
-        trained.append(fold.subject)
-        return done
-
-    elsewhere = []
-    for fold in tqdm([f for f in folds if f.subject not in results], desc="LOSO", unit="fold", disable=not progress):
-        with run.claim(fold) as mine:
-            if not mine:  # another run on this directory is training it
-                elsewhere.append(fold)
-                continue
-            done = run.finished(fold, keys[fold.subject])  # or finished it meanwhile
+    def take(fold: Fold, wait: bool) -> dict[str, Any] | None:
+        """The fold's result: read back if some run finished it, else trained here; ``None`` when
+        another run holds it and ``wait`` is False."""
+        with run.claim(fold, wait=wait) as mine:
+            if not mine:
+                return None
+            done = run.finished(fold, keys[fold.subject])  # another run may have finished it meanwhile
             if done is not None:
                 skipped.append(fold.subject)
-            results[fold.subject] = done if done is not None else train_here(fold)
+                return done
+            done, fold_model = run_fold(settings, data, fold, num_classes, device, shared, progress)
+            if settings.run.checkpoints:
+                run.save_checkpoint(fold, fold_model)
+            run.save_fold(fold, done)
+            trained.append(fold.subject)
+            return done
+
+    elsewhere = []  # folds another run on this directory is training: waited for at the end
+    for fold in tqdm([f for f in folds if f.subject not in results], desc="LOSO", unit="fold", disable=not progress):
+        if (done := take(fold, wait=False)) is None:
+            elsewhere.append(fold)
+        else:
+            results[fold.subject] = done
     for fold in elsewhere:
         if progress:
             tqdm.write(f"fold {fold.subject} is being trained by another run on {run.path}; waiting for it")
-        with run.claim(fold, wait=True):
-            done = run.finished(fold, keys[fold.subject])
-            if done is not None:
-                skipped.append(fold.subject)
-            results[fold.subject] = done if done is not None else train_here(fold)  # that run stopped first
+        results[fold.subject] = take(fold, wait=True)  # trained here if that run stopped first
     return _finish(run.path, settings, dataset.classes, data, folds, results, trained, skipped)
 
 
