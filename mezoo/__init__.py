@@ -9,4 +9,12 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["__version__", "hookimpl"]
+__all__ = ["__version__", "hookimpl", "load_model"]
+
+
+def __getattr__(name: str):  # imported on first use: `import mezoo` (and the CLI's start) stays light
+    if name == "load_model":
+        from mezoo.inference.predictor import load_model
+
+        return load_model
+    raise AttributeError(f"module 'mezoo' has no attribute {name!r}")

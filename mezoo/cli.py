@@ -39,6 +39,29 @@ def _show_warning(message: Warning | str, category: type[Warning], *args: Any, *
         _default_showwarning(message, category, *args, **kwargs)
 
 
+def _training_options(out_help: str) -> Any:
+    """The options of commands that train (run, train): components, settings, device, --out, --quiet."""
+
+    def decorate(command: Any) -> Any:
+        for option in reversed([
+            click.option("--dataset", help="Dataset name (default: synthetic, the embedded dataset)."),
+            click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk."),
+            click.option("--displacement", help="Displacement provider, e.g. farneback."),
+            click.option("--fusion", help="Fusion head, e.g. fu_b_attn."),
+            click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+                         help="YAML file of settings over the defaults."),
+            click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                         help="Override one setting, e.g. --set train.epochs=5 (repeatable)."),
+            click.option("--device", help="auto (default), cpu, cuda, cuda:1, ..."),
+            click.option("--out", type=click.Path(path_type=Path, file_okay=False), help=out_help),
+            click.option("--quiet", is_flag=True, help="No progress bars."),
+        ]):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="mezoo")
 def cli() -> None:
@@ -46,18 +69,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--dataset", help="Dataset name (default: synthetic, the embedded dataset).")
-@click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk.")
-@click.option("--displacement", help="Displacement provider, e.g. farneback.")
-@click.option("--fusion", help="Fusion head, e.g. fu_b_attn.")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="YAML file of settings over the defaults.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="Override one setting, e.g. --set train.epochs=5 (repeatable).")
-@click.option("--device", help="auto (default), cpu, cuda, cuda:1, ...")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Run directory (default: runs/<dataset>-<displacement>-<fusion>-<fingerprint>).")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@_training_options("Run directory (default: runs/<dataset>-<displacement>-<fusion>-<fingerprint>).")
 def run(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
         config_file: Path | None, sets: tuple[str, ...], device: str | None, out: Path | None,
         quiet: bool) -> None:
@@ -73,6 +85,136 @@ def run(dataset: str | None, data_root: Path | None, displacement: str | None, f
         click.echo(f"Resumed: {len(result.skipped)} finished fold(s) reused, {len(result.trained)} trained.")
     click.echo(result.markdown)
     click.echo(f"Run directory: {result.run_dir}")
+
+
+@cli.command()
+@_training_options("Model directory (default: models/<dataset>-<displacement>-<fusion>-<fingerprint>).")
+def train(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
+          config_file: Path | None, sets: tuple[str, ...], device: str | None, out: Path | None, quiet: bool) -> None:
+    """Train one model on every subject of a dataset (the model to use on new faces) and write a
+    model directory for `mezoo predict --model`.
+
+    Same settings as `mezoo run`; LOSO measures how well they generalise, this trains the model to deploy.
+    """
+    from mezoo.inference.train import train_model
+
+    settings = _config(dataset, data_root, displacement, fusion, config_file, sets, device)
+    path = train_model(settings, out, progress=not quiet)
+    info = json.loads((path / "model.json").read_text())
+    data = info["data"]
+    counts = ", ".join(f"{c} {n}" for c, n in data["classes"].items())
+    click.echo(f"Trained {settings.displacement.name} + {settings.fusion.name} on {data['samples']} samples of "
+               f"{data['subjects']} subjects of {data['dataset']} ({counts}) in {info['train_seconds']:.0f} s.")
+    click.echo(f"Model directory: {path}")
+    click.echo(f"Use it: mezoo predict --model {path} ONSET APEX | CLIP_FOLDER | VIDEO")
+
+
+@cli.command()
+@click.option("--model", "model_dir", required=True, type=click.Path(path_type=Path),
+              help="A model directory (mezoo train) or a LOSO run directory with checkpoints (a fold ensemble).")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--apex", type=int, help="Clip: the apex's index among its frames (default: spotted).")
+@click.option("--apex-spotter", default="motion_energy", show_default=True, help="Clip: the apex spotter to use.")
+@click.option("--start", type=float, help="Video: start at this second.")
+@click.option("--end", type=float, help="Video: stop at this second.")
+@click.option("--every", type=click.IntRange(min=1), help="Video: detect the face every N frames (default: fps / 5).")
+@click.option("--lag", type=click.FloatRange(min=0, min_open=True), default=0.2, show_default=True,
+              help="Video: seconds from onset to apex (and apex to offset) of the spotting window.")
+@click.option("--z", type=click.FloatRange(min=0), default=6.0, show_default=True,
+              help="Video: spot where the motion is this many robust standard deviations above its median.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Video: folder for timeline.csv, timeline.json and motion.png (default: <video name>-mezoo).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def predict(model_dir: Path, inputs: tuple[Path, ...], as_json: bool, apex: int | None, apex_spotter: str,
+            start: float | None, end: float | None, every: int | None, lag: float, z: float, out: Path | None,
+            device: str, quiet: bool) -> None:
+    """Classify micro-expressions with a trained model.
+
+    \b
+    INPUTS is one of:
+      ONSET APEX    two image files: the class of the expression between them;
+      CLIP_FOLDER   a folder of frames, onset first: the apex is spotted, then classified;
+      VIDEO         a video file: micro-expressions spotted (onset, apex, offset) and classified,
+                    written as a timeline (CSV, JSON) and a plot of the motion.
+    """
+    from mezoo.errors import DataError
+    from mezoo.inference.predictor import IMAGE_SUFFIXES, load_model
+
+    if len(inputs) > 2:
+        raise click.UsageError("give ONSET APEX (two images), a CLIP_FOLDER or a VIDEO; got "
+                               f"{len(inputs)} inputs (for a clip, put its frames in one folder)")
+    for path in inputs:
+        if not path.exists():
+            raise DataError(f"{path} does not exist")
+    if len(inputs) == 1 and inputs[0].is_file() and inputs[0].suffix.lower() in IMAGE_SUFFIXES:
+        raise click.UsageError(f"{inputs[0]} is one image; give the ONSET and the APEX image, a clip folder or a video")
+    model = load_model(model_dir, device)
+    if len(inputs) == 2 or inputs[0].is_dir():
+        if len(inputs) == 2:
+            prediction = model.predict_pair(*inputs)
+            what = f"{inputs[0]} -> {inputs[1]}"
+        else:
+            prediction = model.predict_clip(inputs[0], apex, apex_spotter)
+            how = "given" if apex is not None else f"spotted by {apex_spotter}"
+            what = f"{inputs[0]}: apex at frame {prediction.apex} of 0..{prediction.offset} ({how})"
+        if as_json:
+            click.echo(json.dumps({"input": [str(p) for p in inputs], **prediction.as_dict()}, indent=2))
+            return
+        click.echo(what)
+        click.echo("| class | probability |\n|---|---:|")
+        for name, p in sorted(prediction.probs.items(), key=lambda kv: -kv[1]):
+            click.echo(f"| {name} | {p:.3f} |")
+        several = f" (the largest of {prediction.faces} faces)" if prediction.faces > 1 else ""
+        click.echo(f"Predicted: {prediction.label}{several}")
+        return
+    video = model.predict_video(inputs[0], start=start, end=end, every=every, lag=lag, z=z, progress=not quiet)
+    folder = out or Path(f"{inputs[0].stem}-mezoo")
+    paths = video.write(folder)
+    if as_json:
+        click.echo(json.dumps(video.as_dict(), indent=2))
+        return
+    click.echo(f"{video.path}: frames {video.first}-{video.last} at {video.fps:g} fps; "
+               f"{len(video.intervals)} micro-expression(s) spotted (threshold {video.level:.3f})")
+    if video.intervals:
+        click.echo("| onset | apex | offset | seconds | motion | class | probability |\n|---:|---:|---:|---|---:|---|---:|")
+        for i in video.intervals:
+            p = f"{i.probs[i.label]:.3f}" if i.label else i.note
+            click.echo(f"| {i.onset} | {i.apex} | {i.offset} | {i.onset_s:.2f}-{i.offset_s:.2f} | {i.score:.2f} "
+                       f"| {i.label or '-'} | {p} |")
+    for a, b in video.no_face:
+        click.echo(f"No face: frames {a}-{b} ({a / video.fps:.2f}-{(b + 1) / video.fps:.2f} s)")
+    for note in video.notes:
+        click.echo(f"Note: {note}")
+    click.echo(f"Processed {video.last - video.first + 1} frames in {video.seconds:.1f} s "
+               f"({video.frames_per_second:.0f} frames/s)")
+    click.echo(f"Wrote {paths['csv']}, {paths['json'].name}, {paths['plot'].name}")
+
+
+@cli.command(name="synthetic-video")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Seed of the synthetic faces (the default dataset's is 0: seed 1 draws people it never saw).")
+@click.option("--subject", type=click.IntRange(min=0), default=0, show_default=True, help="Which person.")
+@click.option("--clips", type=click.IntRange(min=1), default=3, show_default=True, help="How many of their clips.")
+@click.option("--fps", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Frames per second.")
+@click.option("--hold", type=click.FloatRange(min=0), default=1.5, show_default=True,
+              help="Seconds of still face before and after each clip.")
+def synthetic_video(out: Path, seed: int, subject: int, clips: int, fps: float, hold: float) -> None:
+    """Render synthetic clips into a 640 x 480 video (MP4) to try `mezoo predict` on; writes OUT and,
+    beside it, OUT.json with where each clip's onset, apex and offset are."""
+    from mezoo.data.synthetic import SyntheticDataset, write_video
+    from mezoo.files import write_atomic
+
+    samples = SyntheticDataset(subjects=subject + 2, clips_per_subject=max(clips, 3), seed=seed).samples()
+    chosen = [s for s in samples if s.subject == f"s{subject:02d}"][:clips]
+    truth = write_video(out, chosen, fps=fps, hold=hold)
+    write_atomic(out.with_name(out.name + ".json"), json.dumps({"fps": fps, "clips": truth}, indent=2))
+    click.echo("| clip | class | onset | apex | offset |\n|---|---|---:|---:|---:|")
+    for t in truth:
+        click.echo(f"| {t['key']} | {t['label']} | {t['onset']} | {t['apex']} | {t['offset']} |")
+    click.echo(f"Wrote {out} and {out.name}.json")
 
 
 @cli.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from torch import Tensor
@@ -212,4 +213,36 @@ def regions_figure(face: np.ndarray, landmarks: np.ndarray, panels: Sequence[tup
         ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=9)
+    return _save(fig, path)
+
+
+def motion_timeline_figure(video: Any, path: str | Path) -> Path:
+    """A video's motion signal over time with the spotting threshold, the spotted intervals
+    (shaded, labelled with their class and probability) and the stretches with no face (grey).
+
+    ``video``: a :class:`~mezoo.inference.predictor.VideoPrediction`.
+    """
+    plt = _pyplot()
+    fps = video.fps
+    t = (video.first + np.arange(len(video.signal))) / fps
+    fig, ax = plt.subplots(figsize=(min(max(6.0, 0.35 * (t[-1] - t[0]) + 4.0), 16.0), 2.9))
+    ax.plot(t, video.signal, color="tab:blue", linewidth=1.0, label="returning motion")
+    ax.axhline(video.level, color="tab:red", linestyle="--", linewidth=0.9, label=f"threshold {video.level:.2f}")
+    top = np.nanmax(np.append(video.signal[np.isfinite(video.signal)], video.level)) * 1.25
+    for a, b in video.no_face:
+        ax.axvspan(a / fps, (b + 1) / fps, color="0.85", zorder=0, label="no face" if a == video.no_face[0][0] else None)
+    colors = plt.get_cmap("tab10")
+    for interval in video.intervals:
+        k = video.classes.index(interval.label) if interval.label in video.classes else 7
+        ax.axvspan(interval.onset_s, interval.offset_s, color=colors(k), alpha=0.2, zorder=0)
+        ax.axvline(interval.apex_s, color=colors(k), linewidth=0.8)
+        text = f"{interval.label} {interval.probs[interval.label]:.0%}" if interval.label else "?"
+        ax.text(interval.apex_s, top * 0.97, text, ha="center", va="top", fontsize=7, color=colors(k),
+                bbox={"facecolor": "white", "alpha": 0.8, "pad": 1, "lw": 0})
+    ax.set_xlim(t[0], t[-1] + 1 / fps)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("motion (px of a 224 px face)")
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title(f"{Path(video.path).name}: {len(video.intervals)} micro-expression(s) spotted", fontsize=9)
     return _save(fig, path)

@@ -78,7 +78,7 @@ def register_apex_spotters(register):
     Call ``register(fn, name="...")`` for each. ``fn(sample)`` gets a :class:`mezoo.data.Sample`
     (frames readable with ``sample.read_frame(i)``; ``onset`` and ``offset`` set) and returns the
     apex as a 0-based frame index inside the clip. SMIC uses one (``dataset.smic.apex``); the
-    built-ins are ``middle`` (the middle frame, the default) and ``max_difference``.
+    built-ins are ``middle`` (the middle frame, the default), ``max_difference`` and ``motion_energy``.
     """
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 import cv2
@@ -288,14 +289,22 @@ class SyntheticClip:
         return np.ascontiguousarray((y - self._grid).transpose(2, 0, 1))
 
     def frame(self, index: int) -> np.ndarray:
-        u = self._field(index)
+        return self._render(self._field(index), self.gains[index], index)
+
+    def settling(self, alpha: float, step: int) -> np.ndarray:
+        """The face on its way back from the last frame to neutral: the last frame's displacement
+        scaled by ``alpha`` (1: the last frame, 0: the neutral face), with noise of its own (``step``)."""
+        last = self.num_frames - 1
+        return self._render(alpha * self._field(last), self.gains[last], self.num_frames + step)
+
+    def _render(self, u: np.ndarray, gain: float, noise_index: int) -> np.ndarray:
         # Backward warp: the pixel at x comes from x - u(x), a good inverse for smooth, small u.
         maps = self._grid - u
         out = cv2.remap(self.face.image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_REFLECT)
-        out = out.astype(np.float32) * self.gains[index]
+        out = out.astype(np.float32) * gain
         if self.noise:
-            rng = np.random.default_rng([self.noise_seed, index])
+            rng = np.random.default_rng([self.noise_seed, noise_index])
             out += rng.normal(0.0, self.noise, size=out.shape)
         return np.clip(out, 0, 255).astype(np.uint8)
 
@@ -380,3 +389,65 @@ def true_motion(sample: Sample, size: int | None = None, first: int | None = Non
         flow = cv2.resize(flow.transpose(1, 2, 0), (size, size), interpolation=cv2.INTER_LINEAR)
         flow = np.ascontiguousarray(flow.transpose(2, 0, 1)) * (size / clip.size)
     return flow
+
+
+def write_video(path: str | Path, clips: list[Sample], fps: float = 30.0, size: tuple[int, int] = (640, 480),
+                hold: float = 1.5, settle: float = 1.0, seed: int = 0) -> list[dict[str, Any]]:
+    """Render synthetic ``clips`` into one video (MP4 by OpenCV's ``mp4v``), as a camera would film a
+    face: each clip's face in the middle of a ``size`` frame (a textured grey background), its onset
+    frame held for ``hold`` seconds before it (a still, neutral face with sensor noise), then the
+    clip, its last frame held ``hold`` seconds after, then the face easing back to neutral over
+    ``settle`` seconds (slowly, as a face relaxes: no jump to the next clip's onset); one clip
+    after another.
+
+    Returns:
+        Where each clip is in the video: its key, label and the video frame numbers of its onset,
+        apex and offset.
+
+    Raises:
+        DataError: OpenCV cannot write ``path``.
+    """
+    from mezoo.errors import DataError
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (width, height))
+    if not writer.isOpened():
+        raise DataError(f"OpenCV cannot write the video {path}; give a path ending in .mp4 in a writable folder")
+    rng = np.random.default_rng(seed)
+    background = np.clip(110 + _smooth_noise(rng, (height, width), 6.0, 12.0), 0, 255)[..., None].repeat(3, 2)
+    held = max(int(round(hold * fps)), 0)
+    truth, n = [], 0
+
+    def put(face: np.ndarray) -> None:
+        nonlocal n
+        frame = background.copy()
+        h, w = face.shape[:2]
+        y, x = (height - h) // 2, (width - w) // 2
+        frame[y:y + h, x:x + w] = face
+        frame += rng.normal(0.0, 1.5, size=frame.shape)  # the camera's noise: no two frames alike
+        writer.write(cv2.cvtColor(np.clip(frame, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+        n += 1
+
+    try:
+        for sample in clips:
+            if min(width, height) < sample.read_frame(0).shape[0]:
+                raise DataError(f"a {width} x {height} video cannot hold the {sample.read_frame(0).shape[0]} px synthetic "
+                                f"faces; make it larger")
+            for _ in range(held):
+                put(sample.read_frame(sample.onset))
+            start = n
+            for i in range(sample.onset, sample.offset + 1):
+                put(sample.read_frame(i))
+            truth.append({"key": sample.key, "label": sample.label, "onset": start, "apex": start + sample.apex - sample.onset,
+                          "offset": start + sample.offset - sample.onset})
+            for _ in range(held):
+                put(sample.read_frame(sample.offset))
+            steps = int(round(settle * fps))
+            for k in range(steps if isinstance(sample.source, SyntheticClip) else 0):
+                x = (k + 1) / steps
+                put(sample.source.settling(1.0 - x * x * (3 - 2 * x), k))  # smoothstep from 1 to 0
+    finally:
+        writer.release()
+    return truth

@@ -18,6 +18,7 @@ def register_datasets(register):
 def register_apex_spotters(register):
     register("mezoo.data.apex:middle", name="middle")
     register("mezoo.data.apex:max_difference", name="max_difference")
+    register("mezoo.data.apex:motion_energy", name="motion_energy")
 
 
 @hookimpl

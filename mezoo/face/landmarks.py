@@ -193,6 +193,17 @@ class LandmarkDetector:
             return None
         return Detection(landmarks, box, how, len(boxes))
 
+    def fit(self, image: np.ndarray, box: tuple[int, int, int, int], refit: bool = True) -> np.ndarray:
+        """The 68 landmarks ``(68, 2)`` of the face in ``box`` (``x1, y1, x2, y2``) of ``image``, for
+        a box found earlier (a tracked face); ``refit``: fitted again upright (see :meth:`__call__`)."""
+        import dlib
+
+        self.load()
+        image = np.ascontiguousarray(image)
+        shape = self._predictor(image, dlib.rectangle(*(int(v) for v in box)))
+        landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+        return self._upright_refit(image, landmarks) if refit else landmarks
+
     def _upright_refit(self, image: np.ndarray, landmarks: np.ndarray, size: int = 224) -> np.ndarray:
         """The landmarks fitted again on the face turned upright by a first calibration, mapped back.
 

@@ -122,10 +122,10 @@ class FaceReader:
         self._clips: dict[tuple, ClipFace] = {}  # by sample key, onset frame and onset
 
     @classmethod
-    def from_settings(cls, face: FaceSettings, cache_dir: str | Path | None = None) -> FaceReader:
+    def from_settings(cls, face: FaceSettings, cache_dir: str | Path | None = None, cache: bool = True) -> FaceReader:
         """A reader with the ``face`` settings (and ``run.cache_dir``) of :class:`~mezoo.settings.Settings`."""
         return cls(size=face.size, margin=face.margin, predictor=face.predictor, upsample=face.upsample,
-                   fallback=face.fallback, cache_dir=cache_dir, detect_size=face.detect_size)
+                   fallback=face.fallback, cache_dir=cache_dir, cache=cache, detect_size=face.detect_size)
 
     @property
     def detector(self) -> LandmarkDetector:

@@ -164,7 +164,8 @@ class Shared:
     pairs: Pairs | None = None
 
 
-def _shared(settings: Settings, model: FRLDGT, data: Prepared, device: torch.device, progress: bool) -> Shared:
+def shared_inputs(settings: Settings, model: FRLDGT, data: Prepared, device: torch.device, progress: bool) -> Shared:
+    """What every model trained on ``data`` shares, computed once (see :class:`Shared`)."""
     provider = model.displacement
     size, color = settings.face.size, settings.face.color
     if provider.trainable or model.fusion.sequence:  # sequences: displacements computed per batch
@@ -203,24 +204,25 @@ def _fold_seed(seed: int, subject: str) -> int:
     return (int(seed) * 1_000_003 + zlib.crc32(subject.encode())) % 2**31
 
 
-def run_fold(settings: Settings, data: Prepared, fold: Fold, num_classes: int, device: torch.device,
-             shared: Shared | None = None, progress: bool = True) -> tuple[dict[str, Any], FRLDGT]:
-    """Train on the fold's training subjects, then predict its test subject.
+def fit_model(settings: Settings, data: Prepared, train_rows: np.ndarray, num_classes: int, device: torch.device,
+              shared: Shared | None = None, progress: bool = True, held_out: str = "",
+              name: str = "model") -> tuple[FRLDGT, list[float], Callable[[Tensor], tuple[Tensor, Tensor | None]]]:
+    """Build the model of ``settings`` and train it on the rows ``train_rows`` of ``data``.
 
-    ``shared``: what :func:`_shared` computed once for all folds (self-supervision pairs of the
-    test subject are left out here). Training picks a random apex among its neighbours
-    (``train.apex_jitter``) and augments batches (``train.augment``); evaluation uses the
-    annotated apex, unaugmented.
-    The test subject's labels are not read here: they are attached to the predictions
-    afterwards, from ``data``, by the caller.
+    ``held_out``: a LOSO group whose self-supervision pairs are never used (a fold's test
+    subject; empty to use every pair, as the deployment model of ``mezoo train`` does). Training
+    picks a random apex among its neighbours (``train.apex_jitter``) and augments batches
+    (``train.augment``). The model is seeded by ``name`` (a fold's subject), so it reproduces alone
+    or in parallel.
 
     Returns:
-        The fold's result (predictions, losses, seconds, fusion weights) and the trained model.
+        The trained model (in evaluation mode), the loss of each epoch, and the forward that
+        maps rows of ``data`` to logits (unaugmented, at the annotated apex, in evaluation mode).
 
     Raises:
-        TrainingError: the loss, the weights or the predictions stopped being finite.
+        TrainingError: the loss or the weights stopped being finite.
     """
-    seed = _fold_seed(settings.seed, fold.subject)
+    seed = _fold_seed(settings.seed, name)
     torch.manual_seed(seed)
     model = build_model(settings, num_classes).to(device)
     train = settings.train
@@ -230,17 +232,39 @@ def run_fold(settings: Settings, data: Prepared, fold: Fold, num_classes: int, d
     pair_loss: Callable[[torch.Generator], Tensor] | None = None
     sampler = None
     if shared.pairs is not None:
-        sampler = PairSampler(shared.pairs, fold.subject, int(model.displacement.pair_batch_size or train.batch_size),
+        sampler = PairSampler(shared.pairs, held_out, int(model.displacement.pair_batch_size or train.batch_size),
                               device)
         pair_loss = lambda generator: model.displacement.pair_loss(*sampler.sample(generator))  # noqa: E731
-
-    start = time.perf_counter()
-    history = train_fold(model, forward, train_idx=fold.train, train_labels=data.labels[fold.train],
-                         num_classes=num_classes, train=train, device=device, seed=seed, fold_name=fold.subject,
+    history = train_fold(model, forward, train_idx=train_rows, train_labels=data.labels[train_rows],
+                         num_classes=num_classes, train=train, device=device, seed=seed, fold_name=name,
                          progress=progress, pair_loss=pair_loss)
     if model.displacement.trainable:
-        model.displacement.refresh_statistics(_training_pairs(data, fold, sampler, train.batch_size, seed + 2, device))
-    probs = predict(model, forward, fold.test, train.batch_size)
+        model.displacement.refresh_statistics(_training_pairs(data, train_rows, sampler, train.batch_size, seed + 2,
+                                                              device))
+    model.eval()
+    return model, history, forward
+
+
+def run_fold(settings: Settings, data: Prepared, fold: Fold, num_classes: int, device: torch.device,
+             shared: Shared | None = None, progress: bool = True) -> tuple[dict[str, Any], FRLDGT]:
+    """Train on the fold's training subjects (:func:`fit_model`), then predict its test subject.
+
+    ``shared``: what :func:`shared_inputs` computed once for all folds (self-supervision pairs of the
+    test subject are left out here). Evaluation uses the annotated apex, unaugmented.
+    The test subject's labels are not read here: they are attached to the predictions
+    afterwards, from ``data``, by the caller.
+
+    Returns:
+        The fold's result (predictions, losses, seconds, fusion weights) and the trained model.
+
+    Raises:
+        TrainingError: the loss, the weights or the predictions stopped being finite.
+    """
+    start = time.perf_counter()
+    model, history, forward = fit_model(settings, data, fold.train, num_classes, device, shared, progress,
+                                        held_out=fold.subject, name=fold.subject)
+    batch_size = settings.train.batch_size
+    probs = predict(model, forward, fold.test, batch_size)
     check_trained(model, probs, fold.subject)
     done = {
         "subject": fold.subject,
@@ -250,14 +274,14 @@ def run_fold(settings: Settings, data: Prepared, fold: Fold, num_classes: int, d
         "train_loss": history,
         "seconds": round(time.perf_counter() - start, 2),
     }
-    weights = _mean_fusion_weights(model, forward, fold.test, train.batch_size)
+    weights = _mean_fusion_weights(model, forward, fold.test, batch_size)
     if weights:
         done["fusion_weights"] = weights
     return done, model
 
 
-def _training_pairs(data: Prepared, fold: Fold, sampler: PairSampler | None, batch_size: int, seed: int,
-                    device: torch.device) -> Iterator[tuple[Tensor, Tensor, Tensor | None]]:
+def _training_pairs(data: Prepared, train_rows: np.ndarray, sampler: PairSampler | None, batch_size: int,
+                    seed: int, device: torch.device) -> Iterator[tuple[Tensor, Tensor, Tensor | None]]:
     """Batches of the fold's training pairs for a provider's :meth:`refresh_statistics`: self-supervision
     pairs when there are some, else the training rows' onset and apex (never the test subject's)."""
     generator = torch.Generator().manual_seed(seed)
@@ -265,7 +289,7 @@ def _training_pairs(data: Prepared, fold: Fold, sampler: PairSampler | None, bat
         for _ in range(REFRESH_BATCHES):
             yield sampler.sample(generator)
         return
-    rows = torch.as_tensor(fold.train, dtype=torch.long)
+    rows = torch.as_tensor(train_rows, dtype=torch.long)
     rows = rows[torch.randperm(len(rows), generator=generator)][:REFRESH_BATCHES * batch_size]
     for start in range(0, len(rows), batch_size):
         idx = rows[start:start + batch_size]
@@ -415,14 +439,14 @@ def run_loso(settings: Settings | Mapping[str, Any], run_dir: str | Path | None 
     if not samples:
         raise DataError(f"dataset {settings.dataset.name!r} has no samples; check dataset.root")
     run.open()
-    data = _prepare(settings, dataset, samples, progress)
+    data = prepare_run_data(settings, dataset, samples, progress)
     folds = loso_folds(data.groups)
     if len(folds) < 2:
         raise DataError(f"leave-one-subject-out needs at least 2 subjects; the dataset has {len(folds)}")
     keys = {f.subject: [data.keys[i] for i in f.test] for f in folds}
     results = {f.subject: done for f in folds if (done := run.finished(f, keys[f.subject])) is not None}
     skipped, trained = list(results), []
-    shared = _shared(settings, model, data, device, progress) if len(results) < len(folds) else Shared()
+    shared = shared_inputs(settings, model, data, device, progress) if len(results) < len(folds) else Shared()
 
     def take(fold: Fold, wait: bool) -> dict[str, Any] | None:
         """The fold's result: read back if some run finished it, else trained here; ``None`` when
@@ -454,7 +478,7 @@ def run_loso(settings: Settings | Mapping[str, Any], run_dir: str | Path | None 
     return _finish(run.path, settings, dataset.classes, data, folds, results, trained, skipped)
 
 
-def _prepare(settings: Settings, dataset: Dataset, samples: list[Any], progress: bool) -> Prepared:
+def prepare_run_data(settings: Settings, dataset: Dataset, samples: list[Any], progress: bool) -> Prepared:
     """Read the frames the chosen model needs: onset/apex (and apex neighbours), or resampled clips."""
     size, color = settings.face.size, settings.face.color
     faces = FaceReader.from_settings(settings.face, settings.run.cache_dir)

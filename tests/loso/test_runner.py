@@ -178,7 +178,7 @@ def test_no_code_path_reads_test_labels_during_a_fold(provider, tiny_config):
     samples = dataset.samples()
     data = prepare(samples, dataset.classes, 112, True, progress=False, apex_jitter=1)
     fold = loso_folds(data.groups)[1]
-    shared = runner._shared(settings=cfg, model=build_model(cfg, num_classes=3), data=data, device=torch.device("cpu"),
+    shared = runner.shared_inputs(settings=cfg, model=build_model(cfg, num_classes=3), data=data, device=torch.device("cpu"),
                             progress=False)
     data.labels = _GuardedLabels(data.labels, fold.test)
     done, _ = runner.run_fold(settings=cfg, data=data, fold=fold, num_classes=3, device=torch.device("cpu"),
