@@ -139,8 +139,9 @@ def predict(model_dir: Path, inputs: tuple[Path, ...], as_json: bool, apex: int 
       VIDEO         a video file: micro-expressions spotted (onset, apex, offset) and classified,
                     written as a timeline (CSV, JSON) and a plot of the motion.
     """
+    from mezoo.data.native import IMAGE_SUFFIXES
     from mezoo.errors import DataError
-    from mezoo.inference.predictor import IMAGE_SUFFIXES, load_model
+    from mezoo.inference.predictor import load_model
 
     if len(inputs) > 2:
         raise click.UsageError("give ONSET APEX (two images), a CLIP_FOLDER or a VIDEO; got "

@@ -432,9 +432,9 @@ def write_video(path: str | Path, clips: list[Sample], fps: float = 30.0, size: 
 
     try:
         for sample in clips:
-            if min(width, height) < sample.read_frame(0).shape[0]:
-                raise DataError(f"a {width} x {height} video cannot hold the {sample.read_frame(0).shape[0]} px synthetic "
-                                f"faces; make it larger")
+            side = sample.read_frame(0).shape[0]
+            if min(width, height) < side:
+                raise DataError(f"a {width} x {height} video cannot hold the {side} px synthetic faces; make it larger")
             for _ in range(held):
                 put(sample.read_frame(sample.onset))
             start = n

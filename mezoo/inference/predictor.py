@@ -33,11 +33,10 @@ from mezoo.face.landmarks import FaceError, calibration_matrix, warp_face
 from mezoo.face.pipeline import ClipFace, FaceReader
 from mezoo.inference import spotting
 from mezoo.inference.modeldir import ModelFiles, check_versions, load_state, read_model_dir
-from mezoo.inference.video import MIN_SIDE, VideoInfo, iou, open_video, read_frames, scan
-from mezoo.loso.prepare import to_chw
+from mezoo.inference.video import MIN_SIDE, VideoInfo, open_video, pick_box, read_frames, scan
+from mezoo.data.native import IMAGE_SUFFIXES, frame_number
+from mezoo.loso.prepare import resample, to_chw
 from mezoo.model import FRLDGT, build_model, is_sequence_model
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
 @dataclass
@@ -350,9 +349,8 @@ class Predictor:
             return self.faces.clip_face(status, matrix, raw, name, faces, image.shape[:2])
         detector = self.faces.detector
         boxes = detector.boxes(image)
-        best = max(boxes, key=lambda b: iou(b, box)) if boxes else None
-        chosen = best if best is not None and iou(best, box) >= 0.3 else tuple(int(v) for v in box)
-        raw = detector.fit(image, chosen)
+        found, same = pick_box(boxes, box)
+        raw = detector.fit(image, found if same else tuple(int(v) for v in box))
         matrix = calibration_matrix(raw, self.faces.size, self.faces.margin)
         return self.faces.clip_face("detected", matrix, raw, name, max(len(boxes), 1), image.shape[:2])
 
@@ -371,8 +369,8 @@ class Predictor:
         if self.sequence:
             interpolate = plugins.get("interpolator", self.settings.sequence.interpolator)
             faces = np.stack([warp_face(f, clip.matrix, size) for f in frames])
-            resampled = np.clip(np.rint(interpolate(faces, self.settings.sequence.length)), 0, 255).astype(np.uint8)
-            x = torch.stack([tensor(f) for f in resampled])[None].to(device)
+            clip_frames = resample(faces, self.settings.sequence.length, interpolate, color, clip.frame)
+            x = torch.from_numpy(clip_frames).float().div_(255)[None].to(device)
             logits = [m.forward_sequence(x, landmarks, mask) for m in self.models]
         else:
             onset = tensor(warp_face(frames[0], clip.matrix, size))[None].to(device)
@@ -434,8 +432,6 @@ def _same_size(images: Sequence[np.ndarray], names: Sequence[str]) -> None:
 def _frame_files(folder: Path) -> list[Path]:
     """A clip folder's images in frame order: by the number ending their names when all have one
     (``img2`` before ``img10``), else by name."""
-    from mezoo.data.native import frame_number
-
     try:
         files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
     except OSError as exc:

@@ -15,12 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from mezoo.data.registry import make_dataset
-from mezoo.errors import DataError, StorageError
+from mezoo.errors import StorageError
 from mezoo.inference.modeldir import MODEL_FILE, write_model_dir
-from mezoo.loso.runner import fit_model, prepare_run_data, resolve_device, shared_inputs
+from mezoo.loso.runner import fit_model, prepare_run_data, setup, shared_inputs
 from mezoo.loso.trainer import check_trained, predict
-from mezoo.model import FRLDGT, build_model
+from mezoo.model import FRLDGT
 from mezoo.settings import Settings
 
 
@@ -41,7 +40,7 @@ def train_model(settings: Settings, out: str | Path | None = None, progress: boo
 
     Raises:
         StorageError: ``out`` already holds a model.
-        DataError: the dataset has no samples.
+        ConfigError, DataError: as :func:`mezoo.loso.runner.setup` says.
         TrainingError: the loss or the weights stopped being finite.
     """
     out = Path(out) if out is not None else default_model_dir(settings)
@@ -64,13 +63,8 @@ class Trained:
 
 def fit_deployment(settings: Settings, progress: bool = True) -> Trained:
     """Train the model of ``settings`` on every sample of its dataset (:func:`train_model` without the writing)."""
-    device = resolve_device(settings.run.device)
-    dataset = make_dataset(settings.dataset)
+    device, dataset, model, samples = setup(settings)
     classes = tuple(dataset.classes)
-    model = build_model(settings, len(classes))
-    samples = dataset.samples()
-    if not samples:
-        raise DataError(f"dataset {settings.dataset.name!r} has no samples; check dataset.root")
     data = prepare_run_data(settings, dataset, samples, progress)
     shared = shared_inputs(settings, model, data, device, progress)
     start = time.perf_counter()

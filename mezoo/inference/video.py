@@ -127,7 +127,6 @@ class Scan:
     found: np.ndarray
     boxes: np.ndarray
     track: np.ndarray
-    detections: int
 
     @property
     def last(self) -> int:
@@ -149,7 +148,7 @@ def scan(info: VideoInfo, detector: LandmarkDetector, first: int, last: int, eve
     nan_flow = np.full((GRID * GRID, 2), np.nan, np.float32)
     box_now: np.ndarray | None = None
     matrix = valid = None
-    track, missed, detections = -1, 0, 0
+    track, missed = -1, 0
     total = (min(last, info.frames - 1) if info.frames else last) - first + 1
     bar = tqdm(total=total if total < 10**9 else None, desc="video", unit="frame", disable=not progress, leave=False)
     for j, (i, frame) in enumerate(read_frames(info.path, first, last)):
@@ -158,7 +157,6 @@ def scan(info: VideoInfo, detector: LandmarkDetector, first: int, last: int, eve
                             f"least {MIN_SIDE} px on each side")
         grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         if j % every == 0:
-            detections += 1
             box, continues = pick_box(detector.boxes(frame), box_now)
             if box is None and box_now is not None and missed < 1:
                 missed += 1  # the detector missed the face once: keep following the last box
@@ -192,4 +190,4 @@ def scan(info: VideoInfo, detector: LandmarkDetector, first: int, last: int, eve
     for j in range(n - lag):
         if ids[j] >= 0 and ids[j + lag] == ids[j] and np.isfinite(flows[j + lag]).any():
             signal[j] = returning_motion(flows[j], flows[j + lag])
-    return Scan(first, signal, np.asarray(found), np.stack(boxes), ids, detections)
+    return Scan(first, signal, np.asarray(found), np.stack(boxes), ids)

@@ -133,12 +133,19 @@ def read_sequence(sample: Sample, length: int, interpolate: Interpolator, size: 
             f"fix its offset or exclude the sample"
         )
     frames = np.stack([read_face(sample, i, size, faces)[0] for i in range(sample.onset, sample.end + 1)])
+    return resample(frames, length, interpolate, color, f"sample {sample.key}")
+
+
+def resample(frames: np.ndarray, length: int, interpolate: Interpolator, color: bool, what: str) -> np.ndarray:
+    """Calibrated faces ``(n, H, W, 3)`` uint8 resampled in time to ``(length, C, H, W)`` uint8.
+
+    Raises:
+        DataError: the interpolator returned another shape (naming ``what``).
+    """
     resampled = np.clip(np.rint(interpolate(frames, length)), 0, 255).astype(np.uint8)
     if resampled.shape != (length, *frames.shape[1:]):
-        raise DataError(
-            f"sample {sample.key}: the interpolator returned frames of shape {resampled.shape}, "
-            f"expected {(length, *frames.shape[1:])}"
-        )
+        raise DataError(f"{what}: the interpolator returned frames of shape {resampled.shape}, "
+                        f"expected {(length, *frames.shape[1:])}")
     return np.stack([to_chw(f, color) for f in resampled])
 
 

@@ -431,13 +431,8 @@ def run_loso(settings: Settings | Mapping[str, Any], run_dir: str | Path | None 
     if not isinstance(settings, Settings):
         settings = load_settings(overrides=settings)
     run = RunDir(run_dir if run_dir is not None else default_run_dir(settings), settings)
-    device = resolve_device(settings.run.device)
-    dataset = make_dataset(settings.dataset)
+    device, dataset, model, samples = setup(settings)
     num_classes = len(dataset.classes)
-    model = build_model(settings, num_classes)  # sizes and options checked before the data is read
-    samples = dataset.samples()
-    if not samples:
-        raise DataError(f"dataset {settings.dataset.name!r} has no samples; check dataset.root")
     run.open()
     data = prepare_run_data(settings, dataset, samples, progress)
     folds = loso_folds(data.groups)
@@ -476,6 +471,22 @@ def run_loso(settings: Settings | Mapping[str, Any], run_dir: str | Path | None 
             tqdm.write(f"fold {fold.subject} is being trained by another run on {run.path}; waiting for it")
         results[fold.subject] = take(fold, wait=True)  # trained here if that run stopped first
     return _finish(run.path, settings, dataset.classes, data, folds, results, trained, skipped)
+
+
+def setup(settings: Settings) -> tuple[torch.device, Dataset, FRLDGT, list[Any]]:
+    """What can be checked before any frame is read: the device, the dataset and its samples, and a
+    model of the chosen components (its sizes and options checked; training builds its own).
+
+    Raises:
+        ConfigError: a device, size or option that cannot be used; DataError: no samples.
+    """
+    device = resolve_device(settings.run.device)
+    dataset = make_dataset(settings.dataset)
+    model = build_model(settings, len(dataset.classes))
+    samples = dataset.samples()
+    if not samples:
+        raise DataError(f"dataset {settings.dataset.name!r} has no samples; check dataset.root")
+    return device, dataset, model, samples
 
 
 def prepare_run_data(settings: Settings, dataset: Dataset, samples: list[Any], progress: bool) -> Prepared:
