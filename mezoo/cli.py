@@ -68,18 +68,24 @@ def cli() -> None:
     """mezoo: a plugin-based model zoo for facial micro-expression recognition."""
 
 
+_executor_option = click.option(
+    "--executor", help="Where folds run: local (default, this process), ray (pip install \"mezoo[ray]\"; see "
+                       "run.ray.* settings), or a plugin's executor.")
+
+
 @cli.command()
 @_training_options("Run directory (default: runs/<dataset>-<displacement>-<fusion>-<fingerprint>).")
+@_executor_option
 def run(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
         config_file: Path | None, sets: tuple[str, ...], device: str | None, out: Path | None,
-        quiet: bool) -> None:
+        quiet: bool, executor: str | None) -> None:
     """Leave-one-subject-out training and evaluation; prints a UF1/UAR table.
 
     Running the same settings again resumes: folds already finished are not trained again.
     """
     from mezoo.loso.runner import default_run_dir, run_loso
 
-    settings = _config(dataset, data_root, displacement, fusion, config_file, sets, device)
+    settings = _config(dataset, data_root, displacement, fusion, config_file, sets, device, executor=executor)
     result = run_loso(settings, out or default_run_dir(settings), progress=not quiet)
     if result.skipped:
         click.echo(f"Resumed: {len(result.skipped)} finished fold(s) reused, {len(result.trained)} trained.")
@@ -229,16 +235,18 @@ def synthetic_video(out: Path, seed: int, subject: int, clips: int, fps: float, 
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Folder of the row runs (default: runs/ablate-<dataset>-<fingerprint>).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@_executor_option
 def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config_file: Path | None,
-           sets: tuple[str, ...], device: str | None, out: Path | None, quiet: bool) -> None:
+           sets: tuple[str, ...], device: str | None, out: Path | None, quiet: bool, executor: str | None) -> None:
     """Run the ablation rows M0-M9 of the paper's Table 2 and write the table with this run's numbers.
 
-    Each row is a LOSO run in OUT/<row>; running again resumes finished rows and folds.
+    Each row is a LOSO run in OUT/<row>; running again resumes finished rows and folds. The folds
+    of every row go to one executor (with --executor ray, one pool).
     """
     from mezoo.loso.ablate import ablation_table, parse_rows, run_ablation
 
     chosen = parse_rows(rows)
-    settings = _config(dataset, data_root, None, None, config_file, sets, device)
+    settings = _config(dataset, data_root, None, None, config_file, sets, device, executor=executor)
     out = out or Path("runs") / f"ablate-{settings.dataset.name}-{settings.fingerprint}"
 
     def report(row: str, result: Any) -> None:
@@ -252,7 +260,7 @@ def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config
 
 def _config(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
             config_file: Path | None, sets: tuple[str, ...], device: str | None,
-            components: bool = True) -> Settings:
+            components: bool = True, executor: str | None = None) -> Settings:
     """The command's settings (:func:`mezoo.settings.load_settings`); every key, value and component
     name is checked here, before any work.
 
@@ -270,6 +278,8 @@ def _config(dataset: str | None, data_root: Path | None, displacement: str | Non
         overrides = merge(overrides, {"dataset": {"root": str(data_root)}})
     if device:
         overrides = merge(overrides, {"run": {"device": device}})
+    if executor:
+        overrides = merge(overrides, {"run": {"executor": plugins.normalize_name(executor)}})
     return load_settings(config_file, merge(overrides, parse_set(sets)), components=components)
 
 

@@ -28,6 +28,7 @@ DEFAULT_PLUGINS = (
     "mezoo.default_plugins.fusions",
     "mezoo.default_plugins.datasets",
     "mezoo.default_plugins.augmentations",
+    "mezoo.default_plugins.executors",
 )
 
 #: component kind -> the collector hook that registers it
@@ -38,6 +39,7 @@ COMPONENT_HOOKS = {
     "augmentation": "register_augmentations",
     "apex_spotter": "register_apex_spotters",
     "interpolator": "register_interpolators",
+    "executor": "register_executors",
 }
 
 pm = pluggy.PluginManager("mezoo")

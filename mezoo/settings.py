@@ -132,6 +132,19 @@ class TrainSettings:
 
 
 @dataclass(frozen=True)
+class RaySettings:
+    """``run.ray``: the ``ray`` executor (``pip install "mezoo[ray]"``)."""
+
+    address: str | None = _setting("null: start a local Ray instance; auto or ray://HOST:10001: join that cluster")
+    local_cpus: int | None = _setting("CPUs of a local instance; null: all of this machine's", AT_LEAST_1)
+    num_cpus: float = _setting("CPUs per fold task (also its torch threads)", FINITE_POSITIVE)
+    num_gpus: float | None = _setting("GPUs per fold task; null: 1 when the cluster has GPUs and run.device is not cpu",
+                                      FINITE_AT_LEAST_0)
+    retries: int = _setting("times a task whose worker died or that raised an unexpected error is run again",
+                            AT_LEAST_0)
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """``run``: where and how; not part of the settings' fingerprint."""
 
@@ -139,6 +152,8 @@ class RunSettings:
     out: str | None = _setting("run directory; null: runs/DATASET-DISPLACEMENT-FUSION-FINGERPRINT")
     cache_dir: str | None = _setting("preprocessing cache; null: $MEZOO_CACHE_DIR or ~/.cache/mezoo")
     checkpoints: bool = _setting("save each fold's trained weights (safetensors) in the run directory")
+    executor: str = _setting("where folds run: local (this process, one after another), ray, or a plugin's")
+    ray: RaySettings = _setting("the ray executor")
 
 
 @dataclass(frozen=True)
@@ -255,6 +270,7 @@ def _check_components(settings: Settings, components: bool) -> None:
         plugins.check_options(plugins.get(kind, section.name), f"{kind} {section.name!r}", section.chosen(),
                               given_by_caller=_BUILT_BY_MEZOO[kind])
     plugins.get("interpolator", settings.sequence.interpolator)
+    plugins.get("executor", settings.run.executor)
 
 
 #: arguments mezoo passes to a component itself (a user's option of that name is an error)

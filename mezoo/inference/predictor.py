@@ -397,7 +397,7 @@ def load_model(path: str | Path, device: str | torch.device | None = None) -> Pr
         ModelError: not a model directory, made by a newer mezoo, needing plugins that are not
             installed (named), or damaged.
     """
-    from mezoo.loso.runner import resolve_device
+    from mezoo.devices import resolve_device
 
     return Predictor(read_model_dir(path), resolve_device(device or "cpu"))
 

@@ -17,7 +17,9 @@ import numpy as np
 
 from mezoo.errors import StorageError
 from mezoo.inference.modeldir import MODEL_FILE, write_model_dir
-from mezoo.loso.runner import fit_model, prepare_run_data, setup, shared_inputs
+from mezoo.loso.inputs import choose_inputs
+from mezoo.loso.job import FoldContext, fit_model
+from mezoo.loso.runner import setup
 from mezoo.loso.trainer import check_trained, predict
 from mezoo.model import FRLDGT
 from mezoo.settings import Settings
@@ -65,15 +67,16 @@ def fit_deployment(settings: Settings, progress: bool = True) -> Trained:
     """Train the model of ``settings`` on every sample of its dataset (:func:`train_model` without the writing)."""
     device, dataset, model, samples = setup(settings)
     classes = tuple(dataset.classes)
-    data = prepare_run_data(settings, dataset, samples, progress)
-    shared = shared_inputs(settings, model, data, device, progress)
+    path = choose_inputs(settings, model)
+    data = path.read(settings, dataset, samples, progress)
+    context = FoldContext(settings, data, path.prepare(settings, model, data, device, progress), len(classes), progress)
     start = time.perf_counter()
     rows = np.arange(len(data.keys))
-    model, _, forward = fit_model(settings, data, rows, len(classes), device, shared, progress, name="all subjects")
-    check_trained(model, predict(model, forward, rows[: settings.train.batch_size], settings.train.batch_size),
-                  "all subjects")
+    fitted = fit_model(context, rows, device, name="all subjects")
+    check_trained(fitted.model, predict(fitted.model, fitted.forward, rows[: settings.train.batch_size],
+                                        settings.train.batch_size), "all subjects")
     seconds = time.perf_counter() - start
-    return Trained(model.cpu(), classes, data_summary(settings, data, classes), seconds)
+    return Trained(fitted.model.cpu(), classes, data_summary(settings, data, classes), seconds)
 
 
 def data_summary(settings: Settings, data: Any, classes: tuple[str, ...]) -> dict[str, Any]:

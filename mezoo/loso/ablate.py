@@ -10,8 +10,10 @@ from typing import Any
 from mezoo.config import merge
 from mezoo.errors import ConfigError
 from mezoo.files import write_atomic
+from mezoo.loso.executors import Executor, make_executor
+from mezoo.loso.prepare import Prepared
 from mezoo.loso.report import PART_TITLES
-from mezoo.loso.runner import RunResult, run_loso
+from mezoo.loso.runner import LosoRun, RunResult, drive, start_run
 from mezoo.settings import Settings
 
 #: row -> (what it changes, Table 2's columns DGM / AU regions / full-face / global / local / fusion layer)
@@ -93,15 +95,35 @@ def ablation_table(results: Mapping[str, RunResult]) -> str:
 
 
 def run_ablation(settings: Settings, rows: Sequence[str], out: str | Path, progress: bool = True,
-                 on_row: Callable[[str, RunResult], None] | None = None) -> dict[str, RunResult]:
+                 on_row: Callable[[str, RunResult], None] | None = None,
+                 executor: Executor | None = None) -> dict[str, RunResult]:
     """Run each row as a LOSO run in ``out/<row>`` (resumable like any run), then write
-    ``out/ablation.md`` and ``out/ablation.json``."""
+    ``out/ablation.md`` and ``out/ablation.json``.
+
+    Every row is prepared first (rows that read the same frames share them), then the folds of all
+    rows go to one executor (``run.executor`` unless ``executor`` is given): on Ray, one pool.
+    ``on_row(row, result)`` is called as each row's last fold lands.
+
+    Raises:
+        FoldsFailed: some folds failed (every other fold, and every complete row's report, is saved).
+    """
     out = Path(out)
+    executor = executor or make_executor(settings)
+    frames: dict[str, Prepared] = {}
+    runs: dict[str, LosoRun] = {}
     results: dict[str, RunResult] = {}
-    for row in rows:
-        results[row] = run_loso(row_config(settings, row), out / row, progress=progress)
+
+    def complete(run: LosoRun) -> None:
+        row = next(r for r, candidate in runs.items() if candidate is run)
+        results[row] = run.finish()
         if on_row is not None:
             on_row(row, results[row])
+
+    with executor:
+        for row in rows:
+            runs[row] = start_run(row_config(settings, row), out / row, progress, executor.in_process, frames)
+        drive(list(runs.values()), executor, progress, on_complete=complete)
+    results = {row: results[row] for row in rows}
     table = ablation_table(results)
     write_atomic(out / "ablation.md", f"# mezoo ablation on {settings.dataset.name} (paper Table 2)\n\n{table}")
     write_atomic(out / "ablation.json", json.dumps(

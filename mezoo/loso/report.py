@@ -1,13 +1,22 @@
-"""The run report: pooled metrics overall and per dataset part, as JSON and Markdown (paper Table 1)."""
+"""The run report: every fold's predictions pooled and scored, overall and per dataset part (paper
+Table 1), written as ``report.json``, ``report.md``, ``predictions.csv`` and figures."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mezoo.files import write_atomic
+from mezoo.loso.folds import Fold, FoldResult
 from mezoo.loso.metrics import scores
+from mezoo.loso.prepare import Prepared
+from mezoo.settings import Settings
 
 #: how parts are titled and ordered in tables (paper Table 1: Full, SMIC, SAMM, CASME II)
 PART_TITLES = {"smic": "SMIC", "samm": "SAMM", "casme2": "CASME II", "casme3": "CAS(ME)^3"}
@@ -53,3 +62,61 @@ def markdown(report: dict[str, Any], title: str) -> str:
     for name, counts in zip(classes, report["full"]["confusion"]):
         lines.append(f"| {name} | " + " | ".join(str(c) for c in counts) + " |")
     return "\n".join(lines) + "\n"
+
+
+def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], data: Prepared, folds: list[Fold],
+                 results: dict[str, FoldResult]) -> tuple[dict[str, Any], str]:
+    """Pool every fold's predictions, score them against the labels of ``data``, write the report
+    files (``predictions.csv``, figures, ``report.json``, ``report.md``).
+
+    Returns:
+        The report and its Markdown table.
+    """
+    index = {k: i for i, k in enumerate(data.keys)}
+    rows = [index[k] for f in folds for k in results[f.subject].keys]
+    y_pred = [p for f in folds for p in results[f.subject].y_pred]
+    probs = [p for f in folds for p in results[f.subject].probs]
+    rows_arr = np.asarray(rows)
+    report = build_report(classes, data.parts[rows_arr], data.labels[rows_arr], np.asarray(y_pred))
+    report["run"] = {
+        "dataset": settings.dataset.name,
+        "displacement": settings.displacement.name,
+        "fusion": settings.fusion.name,
+        "folds": len(folds),
+        "fingerprint": settings.fingerprint,
+        # training and prediction of every fold, summed (preparation and precomputation excluded)
+        "fold_seconds": round(sum(results[f.subject].seconds for f in folds), 1),
+    }
+    title = f"{settings.displacement.name} + {settings.fusion.name}"
+    text = markdown(report, title)
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
+    writer.writerow(["key", "subject", "part", "true", "predicted"] + [f"p_{c}" for c in classes])
+    for r, pred, p in zip(rows, y_pred, probs):
+        writer.writerow([data.keys[r], data.groups[r], data.parts[r], classes[data.labels[r]], classes[pred]]
+                        + [f"{v:.4f}" for v in p])
+    write_atomic(run_dir / "predictions.csv", table.getvalue())
+    _figures(run_dir, settings, classes, report, [results[f.subject] for f in folds], title)
+    write_atomic(run_dir / "report.json", json.dumps(report, indent=2))
+    write_atomic(run_dir / "report.md", f"# mezoo run: {title} on {settings.dataset.name}\n\n{text}")
+    return report, text
+
+
+def _figures(run_dir: Path, settings: Settings, classes: tuple[str, ...], report: dict[str, Any],
+             folds: list[FoldResult], title: str) -> None:
+    """confusion.png (paper Fig. 8) and, for Fu-B-Attn heads, fusion_weights.png (Fig. 7); for a
+    sequence head also time_weights.png (the time fusion layer's weight of each step)."""
+    from mezoo.face.au_regions import AU_REGION_NAMES, GRID3X3_NAMES
+    from mezoo.figures import confusion_figure, fusion_weights_figure, time_weights_figure
+
+    confusion_figure(report["full"]["confusion"], classes, run_dir / "confusion.png", title)
+    weights = [f.fusion_weights for f in folds]
+    if all("local" in w and "global" in w for w in weights):
+        names = AU_REGION_NAMES if settings.regions.kind == "au9" else GRID3X3_NAMES
+        local = np.mean([w["local"] for w in weights], axis=0)
+        global_ = np.mean([w["global"] for w in weights], axis=0)
+        fusion_weights_figure(local, global_, names, run_dir / "fusion_weights.png",
+                              f"{title}: fusion weights, mean over test subjects")
+    if weights and all("time" in w for w in weights):
+        time_weights_figure(np.mean([w["time"] for w in weights], axis=0), run_dir / "time_weights.png",
+                            f"{title}: time fusion weights, mean over test subjects")

@@ -7,6 +7,7 @@ Layout::
                              fingerprint of the settings that made it
     checkpoints/<subject>.safetensors
     locks/<subject>.lock     held while a process trains that fold (an OS lock: gone with the process)
+    failed/<subject>.txt     why a fold's job failed (a worker's traceback); removed when it succeeds
     predictions.csv, report.json, report.md, confusion.png, fusion_weights.png
 
 Guarantees:
@@ -14,7 +15,9 @@ Guarantees:
 - every file is written beside its target and renamed into place, so a crash, Ctrl-C or a full
   disk never leaves half a file; files get the usual permissions (``0666`` less the umask);
 - a fold is trained by one process at a time: two runs started on one directory share the work
-  and each fold is trained once (:meth:`RunDir.claim`);
+  and each fold is trained once (:meth:`RunDir.lock`);
+- only the process that drives the run writes here: fold jobs return their results and weights
+  (as bytes), so workers on other machines need no access to this directory;
 - a fold file from other settings is never reused, even when ``config.yaml`` was deleted;
 - a damaged file is named in a one-line error with what to do; a filesystem error (read-only,
   full disk) names the path;
@@ -24,19 +27,16 @@ Guarantees:
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import torch
 from filelock import FileLock, Timeout
 
 from mezoo.config import load_file
 from mezoo.errors import ConfigError, StorageError
 from mezoo.files import FILE_MODE, storage_error, write_atomic
-from mezoo.loso.folds import Fold
+from mezoo.loso.folds import Fold, FoldResult
 from mezoo.settings import Settings, load_settings
 
 #: keys every fold file holds
@@ -109,7 +109,7 @@ class RunDir:
                                f"the file to train that fold again")
         return done
 
-    def finished(self, fold: Fold, keys: list[str]) -> dict[str, Any] | None:
+    def finished(self, fold: Fold, keys: list[str]) -> FoldResult | None:
         """The fold's saved result, or ``None`` if it has not finished.
 
         Raises:
@@ -126,25 +126,29 @@ class RunDir:
         if len(done["y_pred"]) != n or len(done["probs"]) != n or any(not isinstance(p, list) for p in done["probs"]):
             raise StorageError(f"fold file {path} is damaged (its predictions do not match its {n} samples); delete "
                               f"it to train that fold again")
-        return done
+        return FoldResult.from_record(done)
 
-    def save_fold(self, fold: Fold, done: dict[str, Any]) -> None:
-        write_atomic(self.fold_file(fold), json.dumps({**done, "fingerprint": self.fingerprint}))
+    def save(self, fold: Fold, result: FoldResult) -> None:
+        """The fold's checkpoint (when the job sent its weights), then its fold file, which marks it finished."""
+        if result.checkpoint is not None:
+            write_atomic(self.checkpoint(fold), result.checkpoint)
+        write_atomic(self.fold_file(fold), json.dumps({**result.record(), "fingerprint": self.fingerprint}))
+        self.failure_file(fold).unlink(missing_ok=True)
 
-    def save_checkpoint(self, fold: Fold, model: torch.nn.Module) -> None:
-        """The fold's trained weights as safetensors (on the CPU, contiguous)."""
-        from safetensors.torch import save_file
+    def failure_file(self, fold: Fold) -> Path:
+        return self.path / "failed" / f"{fold.slug}.txt"
 
-        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        write_atomic(self.checkpoint(fold), lambda tmp: save_file(state, str(tmp)))
+    def save_failure(self, fold: Fold, text: str) -> Path:
+        """Why the fold's job failed (e.g. a worker's traceback), kept until the fold succeeds."""
+        write_atomic(self.failure_file(fold), text)
+        return self.failure_file(fold)
 
-    @contextlib.contextmanager
-    def claim(self, fold: Fold, wait: bool = False) -> Iterator[bool]:
-        """Hold the fold's lock while the block runs; yields whether this process got it.
+    def lock(self, fold: Fold, wait: bool = False) -> FileLock | None:
+        """The fold's lock, held by this process until released; ``None`` when another process holds
+        it and ``wait`` is False (with ``wait``: block until that process is done with the fold).
 
-        The lock is the operating system's, on ``locks/<subject>.lock``: released when the block
-        ends, and by the OS when the process dies, so a crashed run never blocks the next.
-        ``wait``: block until the other process is done with the fold.
+        The lock is the operating system's, on ``locks/<subject>.lock``: released by the OS when the
+        process dies, so a crashed run never blocks the next.
         """
         lock_path = self.path / "locks" / f"{fold.slug}.lock"
         try:
@@ -155,14 +159,10 @@ class RunDir:
         try:
             lock.acquire(timeout=-1 if wait else 0)
         except Timeout:
-            yield False
-            return
+            return None
         except OSError as exc:
             raise storage_error(exc, lock_path) from None
-        try:
-            yield True
-        finally:
-            lock.release()
+        return lock
 
 
 def _fingerprint_of(path: Path) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mezoo.errors import ConfigError, DataError, StorageError
-from mezoo.loso import runner
+from mezoo.loso import inputs, runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,7 +77,7 @@ def test_a_run_that_failed_before_its_first_fold_does_not_block_the_corrected_on
     def broken(*args, **kwargs):
         raise DataError("sample x: frame missing")
 
-    monkeypatch.setattr(runner, "prepare", broken)
+    monkeypatch.setattr(inputs, "prepare", broken)
     with pytest.raises(DataError):
         runner.run_loso(tiny_config(train={"epochs": 1}, seed=3), tmp_path, progress=False)
     assert (tmp_path / "config.yaml").exists()
@@ -87,7 +87,7 @@ def test_a_run_that_failed_before_its_first_fold_does_not_block_the_corrected_on
 
 
 def test_bad_values_fail_before_the_run_directory_or_the_data(tiny_config, tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "prepare", lambda *a, **k: pytest.fail("the data was read"))
+    monkeypatch.setattr(inputs, "prepare", lambda *a, **k: pytest.fail("the data was read"))
     with pytest.raises(ConfigError, match=r"embed_dim 250 is not a multiple of its num_heads 4"):
         runner.run_loso(tiny_config(fusion={"fu_b_attn": {"embed_dim": 250}}), tmp_path, progress=False)
     with pytest.raises(ConfigError, match=r"region_size 37 \(regions.size\) is not a multiple of .*patch_size 18"):
@@ -160,13 +160,13 @@ def test_two_concurrent_runs_train_each_fold_once(tiny_config, tmp_path):
         import json, time
         import torch
         torch.set_num_threads(1)
-        from mezoo.loso import runner
+        from mezoo.loso import job, runner
         from mezoo.settings import load_settings
-        real = runner.run_fold
+        real = job.run_fold
         def slow(*args, **kwargs):  # long enough for the other process to reach the same folds
             time.sleep(1.5)
             return real(*args, **kwargs)
-        runner.run_fold = slow
+        job.run_fold = slow
         result = runner.run_loso(load_settings({str(config)!r}), {str(run_dir)!r}, progress=False)
         print(json.dumps({{"trained": result.trained, "uf1": result.report["full"]["uf1"]}}))
     """)

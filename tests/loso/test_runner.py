@@ -12,7 +12,7 @@ from mezoo.data.synthetic import SyntheticDataset
 from mezoo.data.registry import make_dataset
 from mezoo.errors import DataError, StorageError, TrainingError
 from mezoo.fusion import FuBAttn
-from mezoo.loso import runner, trainer
+from mezoo.loso import job, runner, trainer
 from mezoo.model import build_model
 from tests.conftest import registered
 
@@ -63,7 +63,7 @@ def test_resume_skips_finished_folds(tiny_config, tmp_path, monkeypatch):
         trainings.append(kwargs["fold_name"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "train_fold", counting)
+    monkeypatch.setattr(job, "train_fold", counting)
     cfg = tiny_config()
     first = runner.run_loso(cfg, tmp_path, progress=False)
     assert len(trainings) == 3 and first.skipped == []
@@ -170,6 +170,7 @@ def test_no_code_path_reads_test_labels_during_a_fold(provider, tiny_config):
     import torch
 
     from mezoo.loso.folds import loso_folds
+    from mezoo.loso.inputs import choose_inputs
     from mezoo.loso.prepare import prepare
 
     cfg = tiny_config(displacement={"name": provider, "dgm": {"width": 4, "warmup_steps": 1, "pairs_per_clip": 1,
@@ -178,12 +179,11 @@ def test_no_code_path_reads_test_labels_during_a_fold(provider, tiny_config):
     samples = dataset.samples()
     data = prepare(samples, dataset.classes, 112, True, progress=False, apex_jitter=1)
     fold = loso_folds(data.groups)[1]
-    shared = runner.shared_inputs(settings=cfg, model=build_model(cfg, num_classes=3), data=data, device=torch.device("cpu"),
-                            progress=False)
+    model = build_model(cfg, num_classes=3)
+    shared = choose_inputs(cfg, model).prepare(cfg, model, data, torch.device("cpu"), progress=False)
     data.labels = _GuardedLabels(data.labels, fold.test)
-    done, _ = runner.run_fold(settings=cfg, data=data, fold=fold, num_classes=3, device=torch.device("cpu"),
-                              shared=shared, progress=False)
-    assert len(done["y_pred"]) == len(fold.test) == 6
+    done = job.run_fold(job.FoldContext(cfg, data, shared, num_classes=3), fold)
+    assert len(done.y_pred) == len(fold.test) == 6
 
 
 @pytest.mark.parametrize("provider", ["farneback", "dynamic_image", "dgm"])
@@ -218,8 +218,8 @@ def test_mean_fusion_weights_do_not_depend_on_the_batch_size():
         return head(regions[idx], face[idx]), None
 
     rows = np.arange(7)
-    whole = runner._mean_fusion_weights(model=Model(), forward=forward, rows=rows, batch_size=7)
-    batched = runner._mean_fusion_weights(model=Model(), forward=forward, rows=rows, batch_size=3)  # 3 + 3 + 1
+    whole = job.mean_fusion_weights(model=Model(), forward=forward, rows=rows, batch_size=7)
+    batched = job.mean_fusion_weights(model=Model(), forward=forward, rows=rows, batch_size=3)  # 3 + 3 + 1
     assert whole.keys() == batched.keys() == {"local", "global", "face"}
     for name in whole:
         assert np.allclose(whole[name], batched[name], atol=1e-6)

@@ -1,0 +1,9 @@
+"""Built-in executors (registered by import path: Ray is imported only when its executor is used)."""
+
+from mezoo import hookimpl
+
+
+@hookimpl
+def register_executors(register):
+    register("mezoo.loso.executors:LocalExecutor", name="local")
+    register("mezoo.loso.ray_executor:RayExecutor", name="ray")

@@ -1,0 +1,173 @@
+"""The ``ray`` executor: each fold a Ray task, on a local Ray instance or an existing cluster.
+
+``pip install "mezoo[ray]"``, then ``mezoo run --executor ray`` (or ``run.executor: ray``). With
+``run.ray.address`` unset a local instance is started (``run.ray.local_cpus`` CPUs, default all)
+and stopped at the end; ``auto`` or ``ray://HOST:10001`` joins a running cluster, whose nodes need
+mezoo and the plugins the run uses installed (workers load plugins from entry points, as
+``mezoo`` does).
+
+- The run contexts (settings, prepared frames, precomputed model inputs) go to the object store
+  once (``ray.put``); every task reads them from there (on the same machine without a copy).
+- One task per fold, asking for ``run.ray.num_cpus`` CPUs (its torch threads too) and
+  ``run.ray.num_gpus`` GPUs (default: one when the cluster has GPUs and ``run.device`` is not
+  ``cpu``). At most twice as many tasks as the cluster can run at once are handed out, so
+  folds are claimed in the run directory only shortly before they start.
+- A task that raises an unexpected error, or whose worker dies, is retried ``run.ray.retries``
+  times (default once), then reported by fold; mezoo's own errors (a fold that diverged, bad data)
+  would only repeat and are reported at once. Finished folds are saved as they arrive.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from mezoo.errors import ConfigError, MezooError, UnknownComponentError
+from mezoo.loso.executors import Executor, Outcome, Task
+from mezoo.settings import Settings
+
+#: how many tasks are handed out per task the cluster can run at once
+QUEUE_FACTOR = 2
+
+
+def _run(job: Callable[[Any, Any], Any], context: Any, task: Any, threads: int) -> tuple[Any, str | None]:
+    """A Ray task: ``job(context, task)`` with ``threads`` torch threads -> (result, None) or (None, error)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        return job(context, task), None
+    except UnknownComponentError as exc:
+        return None, (f"{exc} (on a Ray worker: workers load plugins from installed distributions' entry points; "
+                      f"install the plugin where the workers run)")
+    except MezooError as exc:  # deterministic: a retry would only repeat it
+        return None, str(exc)
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail fast, in one line, when nothing answers at a ``HOST:PORT`` or ``ray://HOST:PORT`` address
+    (Ray itself keeps retrying for minutes). ``auto`` and other forms are left to Ray.
+
+    Raises:
+        ConfigError: the host does not resolve or refuses, or the connection times out.
+    """
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(f"nothing answers at run.ray.address {address!r} ({exc.strerror or exc}); is the Ray cluster "
+                          f"up? give its head's address (ray://HOST:10001 for Ray Client, HOST:6379 on a node of the "
+                          f"cluster, or auto there), or leave run.ray.address empty to start a local "
+                          f"instance") from None
+
+
+class RayExecutor(Executor):
+    """Folds as Ray tasks (see the module docstring)."""
+
+    in_process = False
+
+    def __init__(self, settings: Settings):
+        super().__init__(settings)
+        if importlib.util.find_spec("ray") is None:
+            raise ConfigError('run.executor ray needs Ray, which is not installed here: pip install "mezoo[ray]"')
+        self.options = settings.run.ray
+        self._started = False
+
+    def __enter__(self) -> RayExecutor:
+        """Start or reach Ray and check what a task asks for, before the run reads any data."""
+        self._connect()
+        self._resources()
+        return self
+
+    def _connect(self) -> None:
+        import ray
+
+        if ray.is_initialized():  # the caller's instance or cluster: used as it is, left running
+            return
+        address = self.options.address
+        if address:
+            _check_reachable(address)
+        try:
+            if address:
+                ray.init(address=address)
+            else:
+                ray.init(num_cpus=self.options.local_cpus, include_dashboard=False)
+                self._started = True
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = f"the Ray cluster at run.ray.address {address!r}" if address else "a local Ray instance"
+            raise ConfigError(f"cannot start or reach {where} ({str(exc).strip().splitlines()[0]}); for a cluster "
+                              f"give its address (auto on one of its nodes, or ray://HOST:10001), or leave "
+                              f"run.ray.address empty to start a local instance") from None
+
+    def _resources(self) -> tuple[float, float, int]:
+        """CPUs and GPUs per task and how many tasks the cluster runs at once.
+
+        Raises:
+            ConfigError: a task asks for more than the cluster has, or CUDA without a GPU.
+        """
+        import ray
+
+        have = ray.cluster_resources()
+        cpus, gpus = float(self.options.num_cpus), self.options.num_gpus
+        device = self.settings.run.device
+        if gpus is None:
+            gpus = 1.0 if have.get("GPU", 0) >= 1 and device != "cpu" else 0.0
+        if device.startswith("cuda") and gpus == 0:
+            raise ConfigError(f"run.device is {device} but the fold tasks get no GPU (the Ray cluster has "
+                              f"{have.get('GPU', 0):g}, run.ray.num_gpus is {self.options.num_gpus}); set "
+                              f"run.ray.num_gpus, or --device auto")
+        for name, want in (("CPU", cpus), ("GPU", gpus)):
+            if want > have.get(name, 0):
+                raise ConfigError(f"each fold task asks for {want:g} {name}s (run.ray.num_{name.lower()}s), but the "
+                                  f"Ray cluster has {have.get(name, 0):g}; ask for less")
+        limits = [have.get(name, 0) // want for name, want in (("CPU", cpus), ("GPU", gpus)) if want > 0]
+        return cpus, gpus, max(1, int(min(limits)))
+
+    def map(self, job: Callable[[Any, Task], Any], context: Any, tasks: Iterable[Task]) -> Iterator[Outcome[Task]]:
+        import ray
+
+        self._connect()
+        cpus, gpus, at_once = self._resources()
+        remote = ray.remote(_run).options(num_cpus=cpus, num_gpus=gpus, max_retries=self.options.retries,
+                                          retry_exceptions=True)
+        shared = ray.put(context)
+        threads = max(1, int(cpus))
+        pending: dict[Any, Task] = {}
+        todo = iter(tasks)
+        try:
+            while True:
+                while len(pending) < QUEUE_FACTOR * at_once and (task := next(todo, None)) is not None:
+                    pending[remote.remote(job, shared, task, threads)] = task
+                if not pending:
+                    return
+                (ref,), _ = ray.wait(list(pending), num_returns=1)
+                yield self._outcome(pending.pop(ref), ref)
+        finally:
+            for ref in pending:  # stopped early (Ctrl-C, an error): the rest are not wanted
+                ray.cancel(ref, force=True)
+
+    def _outcome(self, task: Task, ref: Any) -> Outcome[Task]:
+        import ray
+
+        tries = f"{self.options.retries + 1} time(s)"
+        try:
+            result, error = ray.get(ref)
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+            line = f"{type(cause).__name__}: {str(cause).strip().splitlines()[-1] if str(cause).strip() else ''}"
+            return Outcome(task, error=f"{line} (raised {tries})", details=str(exc))
+        except ray.exceptions.RayError as exc:  # the worker or its node died
+            text = str(exc).strip()
+            return Outcome(task, error=f"{type(exc).__name__}: its worker died {tries}", details=text)
+        return Outcome(task, result, error)
+
+    def close(self) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
