@@ -52,6 +52,10 @@ class Executor:
         """``job(context, task)`` for every task, yielding each :class:`Outcome` as it finishes."""
         raise NotImplementedError
 
+    def describe(self) -> str:
+        """One line on where folds will run, shown before the first fold (empty: nothing to say)."""
+        return ""
+
     def close(self) -> None:
         """Give back what the executor started (a local Ray instance, ...)."""
 

@@ -66,7 +66,7 @@ def choose_inputs(settings: Settings, model: FRLDGT) -> type[ModelInputs]:
 class ModelInputs(ShipsAsArrays):
     """An input path: what every fold of a run shares, and each fold's forward."""
 
-    #: the path's name, as run logs and errors give it
+    #: the path's name (recorded in a run's ``report.json``)
     name: ClassVar[str]
     #: self-supervision pairs of a trainable provider (the live and sequence paths), else ``None``
     pairs: Pairs | None = None

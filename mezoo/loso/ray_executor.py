@@ -127,6 +127,16 @@ class RayExecutor(Executor):
         limits = [have.get(name, 0) // want for name, want in (("CPU", cpus), ("GPU", gpus)) if want > 0]
         return cpus, gpus, max(1, int(min(limits)))
 
+    def describe(self) -> str:
+        import ray
+
+        self._connect()
+        cpus, gpus, at_once = self._resources()
+        have = ray.cluster_resources()
+        where = "a local Ray instance" if self._started else f"Ray at {self.options.address or 'this process'}"
+        return (f"folds on {where} ({have.get('CPU', 0):g} CPUs, {have.get('GPU', 0):g} GPUs): {at_once} at once, "
+                f"each {cpus:g} CPU(s) and {gpus:g} GPU(s)")
+
     def map(self, job: Callable[[Any, Task], Any], context: Any, tasks: Iterable[Task]) -> Iterator[Outcome[Task]]:
         import ray
 

@@ -65,9 +65,10 @@ def markdown(report: dict[str, Any], title: str) -> str:
 
 
 def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], data: Prepared, folds: list[Fold],
-                 results: dict[str, FoldResult]) -> tuple[dict[str, Any], str]:
+                 results: dict[str, FoldResult], inputs: str = "") -> tuple[dict[str, Any], str]:
     """Pool every fold's predictions, score them against the labels of ``data``, write the report
-    files (``predictions.csv``, figures, ``report.json``, ``report.md``).
+    files (``predictions.csv``, figures, ``report.json``, ``report.md``). ``inputs``: the name of the
+    run's input path (:mod:`mezoo.loso.inputs`), recorded with the run.
 
     Returns:
         The report and its Markdown table.
@@ -84,6 +85,8 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
         "fusion": settings.fusion.name,
         "folds": len(folds),
         "fingerprint": settings.fingerprint,
+        "inputs": inputs,  # how folds met the samples: precomputed, jittered, augmented, live or sequence
+        "executor": settings.run.executor,
         # training and prediction of every fold, summed (preparation and precomputation excluded)
         "fold_seconds": round(sum(results[f.subject].seconds for f in folds), 1),
     }

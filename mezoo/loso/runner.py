@@ -82,8 +82,8 @@ def setup(settings: Settings) -> tuple[torch.device, Dataset, FRLDGT, list[Any]]
 @dataclass
 class LosoRun:
     """One LOSO run being driven: its directory and settings, the data, the folds, the results so far
-    (finished folds read back, then each trained one) and the context its fold jobs get (``None``
-    when every fold had finished before)."""
+    (finished folds read back, then each trained one), the context its fold jobs get (``None``
+    when every fold had finished before) and the name of its input path."""
 
     run: RunDir
     settings: Settings
@@ -92,6 +92,7 @@ class LosoRun:
     folds: list[Fold]
     results: dict[str, FoldResult]
     context: FoldContext | None
+    inputs: str = ""
     trained: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
@@ -104,7 +105,8 @@ class LosoRun:
 
     def finish(self) -> RunResult:
         """Pool and score the folds' predictions and write the report files."""
-        report, text = write_report(self.run.path, self.settings, self.classes, self.data, self.folds, self.results)
+        report, text = write_report(self.run.path, self.settings, self.classes, self.data, self.folds, self.results,
+                                    self.inputs)
         return RunResult(self.run.path, report, text, self.trained, self.skipped)
 
 
@@ -136,7 +138,7 @@ def start_run(settings: Settings, run_dir: str | Path | None = None, progress: b
     folds = loso_folds(data.groups)
     if len(folds) < 2:
         raise DataError(f"leave-one-subject-out needs at least 2 subjects; the dataset has {len(folds)}")
-    loso = LosoRun(run, settings, tuple(dataset.classes), data, folds, {}, None)
+    loso = LosoRun(run, settings, tuple(dataset.classes), data, folds, {}, None, path.name)
     for fold in folds:
         if (done := run.finished(fold, loso.keys(fold))) is not None:
             loso.results[fold.subject] = done
@@ -194,6 +196,8 @@ def drive(runs: list[LosoRun], executor: Executor, progress: bool = True,
     held: dict[tuple[str, str], Any] = {}
     elsewhere: list[FoldTask] = []
     failed: list[str] = []
+    if progress and (where := executor.describe()):
+        tqdm.write(where)
     bar = tqdm(total=len(tasks), desc="LOSO", unit="fold", disable=not progress)
 
     def landed(task: FoldTask, result: FoldResult, trained: bool) -> None:

@@ -29,6 +29,7 @@ def test_run_writes_the_run_directory(tiny_config, tmp_path):
     assert report == json.loads(json.dumps(result.report))
     assert report["full"]["n"] == 18 and set(report["parts"]) == {"synthetic"}
     assert 0.0 <= report["full"]["uf1"] <= 1.0
+    assert (report["run"]["inputs"], report["run"]["executor"]) == ("jittered", "local")
     lines = (run_dir / "predictions.csv").read_text().splitlines()
     assert lines[0].startswith("key,subject,part,true,predicted,p_negative")
     assert len(lines) == 19
@@ -38,6 +39,21 @@ def test_run_writes_the_run_directory(tiny_config, tmp_path):
     local, global_ = np.array(fold["fusion_weights"]["local"]), np.array(fold["fusion_weights"]["global"])
     assert local.shape == (9, 4) and global_.shape == (9,)  # 36 px regions of 18 px patches: N = 4
     assert np.allclose(local.sum(1), 1.0, atol=1e-4) and np.isclose(global_.sum(), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("overrides, path", [
+    ({"train": {"apex_jitter": 0}}, "precomputed"),  # farneback: the head alone on crops cut once
+    ({"train": {"apex_jitter": 1}}, "jittered"),
+    ({"train": {"apex_jitter": 0, "augment": {"hflip": 0.5}}}, "augmented"),
+    ({"train": {"augmentations": ["motion_magnification"]}}, "augmented"),
+    ({"displacement": {"name": "dgm", "dgm": {"width": 4}}}, "live"),  # a DGM from scratch trains
+    ({"displacement": {"name": "dgm", "dgm": {"width": 4}}, "train": {"augment": {"rotate": 5.0}}}, "live"),
+])
+def test_the_input_path_is_chosen_once_from_the_model_and_training(tiny_config, overrides, path):
+    from mezoo.loso.inputs import choose_inputs
+
+    settings = tiny_config(**overrides)
+    assert choose_inputs(settings, build_model(settings, num_classes=3)).name == path
 
 
 def test_checkpoints_reload_into_the_model(tiny_config, tmp_path):

@@ -102,6 +102,7 @@ def test_loso_with_a_sequence_head(tiny_config, tmp_path):
         assert model.fusion.num_steps == 3 and model.fusion.in_channels == 3 + 2  # frame + displacement
         result = runner.run_loso(cfg, tmp_path, progress=False)
     assert result.report["full"]["n"] == 18 and len(result.trained) == 3
+    assert result.report["run"]["inputs"] == "sequence"
 
 
 def test_sequence_head_brings_its_defaults_below_the_users():
