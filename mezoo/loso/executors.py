@@ -18,6 +18,7 @@ Ray task; :mod:`mezoo.loso.ray_executor`).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -39,7 +40,7 @@ class Outcome(Generic[Task]):
     details: str = ""
 
 
-class Executor:
+class Executor(ABC):
     """Base of executors. Subclasses set :attr:`in_process` and implement :meth:`map`."""
 
     #: whether jobs run in this process (their progress bars can then be shown)
@@ -48,9 +49,9 @@ class Executor:
     def __init__(self, settings: Settings):
         self.settings = settings
 
+    @abstractmethod
     def map(self, job: Callable[[Any, Task], Any], context: Any, tasks: Iterable[Task]) -> Iterator[Outcome[Task]]:
         """``job(context, task)`` for every task, yielding each :class:`Outcome` as it finishes."""
-        raise NotImplementedError
 
     def describe(self) -> str:
         """One line on where folds will run, shown before the first fold (empty: nothing to say)."""

@@ -23,6 +23,7 @@ fold's model its forward (:meth:`ModelInputs.forward`).
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -63,7 +64,7 @@ def choose_inputs(settings: Settings, model: FRLDGT) -> type[ModelInputs]:
     return Jittered if settings.train.apex_jitter else Precomputed
 
 
-class ModelInputs(ShipsAsArrays):
+class ModelInputs(ShipsAsArrays, ABC):
     """An input path: what every fold of a run shares, and each fold's forward."""
 
     #: the path's name (recorded in a run's ``report.json``)
@@ -79,16 +80,16 @@ class ModelInputs(ShipsAsArrays):
                        settings.train.apex_jitter, faces)
 
     @classmethod
+    @abstractmethod
     def prepare(cls, settings: Settings, model: FRLDGT, data: Prepared, device: torch.device,
                 progress: bool) -> ModelInputs:
         """Compute what every fold shares (``model`` is the run's untrained model, moved to ``device``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def forward(self, model: FRLDGT, data: Prepared, settings: Settings, generator: torch.Generator,
                 device: torch.device) -> Forward:
         """rows of ``data`` -> (logits, the provider's own loss or ``None``), in training or evaluation as
         ``model`` is; evaluation is unaugmented, at the annotated apex."""
-        raise NotImplementedError
 
 
 @dataclass

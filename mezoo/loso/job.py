@@ -44,13 +44,13 @@ class FoldContext:
 
 @dataclass(frozen=True)
 class FoldTask:
-    """One fold of one run: ``run`` names its context among those an executor was given."""
+    """One fold of one run: ``run`` is the key of its context among those an executor was given."""
 
-    run: str
+    run: int
     fold: Fold
 
 
-def fold_job(contexts: Mapping[str, FoldContext], task: FoldTask) -> FoldResult:
+def fold_job(contexts: Mapping[int, FoldContext], task: FoldTask) -> FoldResult:
     """The job an executor runs per fold: :func:`run_fold` in the task's run context."""
     return run_fold(contexts[task.run], task.fold)
 

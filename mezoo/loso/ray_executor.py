@@ -76,12 +76,19 @@ class RayExecutor(Executor):
             raise ConfigError('run.executor ray needs Ray, which is not installed here: pip install "mezoo[ray]"')
         self.options = settings.run.ray
         self._started = False
+        self._shape: tuple[float, float, int] | None = None
 
     def __enter__(self) -> RayExecutor:
         """Start or reach Ray and check what a task asks for, before the run reads any data."""
-        self._connect()
-        self._resources()
+        self._ready()
         return self
+
+    def _ready(self) -> tuple[float, float, int]:
+        """Ray started or reached (once), and the tasks' shape: CPUs and GPUs each, how many at once."""
+        if self._shape is None:
+            self._connect()
+            self._shape = self._resources()
+        return self._shape
 
     def _connect(self) -> None:
         import ray
@@ -130,8 +137,7 @@ class RayExecutor(Executor):
     def describe(self) -> str:
         import ray
 
-        self._connect()
-        cpus, gpus, at_once = self._resources()
+        cpus, gpus, at_once = self._ready()
         have = ray.cluster_resources()
         where = "a local Ray instance" if self._started else f"Ray at {self.options.address or 'this process'}"
         return (f"folds on {where} ({have.get('CPU', 0):g} CPUs, {have.get('GPU', 0):g} GPUs): {at_once} at once, "
@@ -140,8 +146,7 @@ class RayExecutor(Executor):
     def map(self, job: Callable[[Any, Task], Any], context: Any, tasks: Iterable[Task]) -> Iterator[Outcome[Task]]:
         import ray
 
-        self._connect()
-        cpus, gpus, at_once = self._resources()
+        cpus, gpus, at_once = self._ready()
         remote = ray.remote(_run).options(num_cpus=cpus, num_gpus=gpus, max_retries=self.options.retries,
                                           retry_exceptions=True)
         shared = ray.put(context)
@@ -181,3 +186,4 @@ class RayExecutor(Executor):
 
             ray.shutdown()
             self._started = False
+        self._shape = None

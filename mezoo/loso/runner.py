@@ -85,7 +85,7 @@ class LosoRun:
     (finished folds read back, then each trained one), the context its fold jobs get (``None``
     when every fold had finished before) and the name of its input path."""
 
-    run: RunDir
+    directory: RunDir
     settings: Settings
     classes: tuple[str, ...]
     data: Prepared
@@ -105,9 +105,9 @@ class LosoRun:
 
     def finish(self) -> RunResult:
         """Pool and score the folds' predictions and write the report files."""
-        report, text = write_report(self.run.path, self.settings, self.classes, self.data, self.folds, self.results,
-                                    self.inputs)
-        return RunResult(self.run.path, report, text, self.trained, self.skipped)
+        report, text = write_report(self.directory.path, self.settings, self.classes, self.data, self.folds,
+                                    self.results, self.inputs)
+        return RunResult(self.directory.path, report, text, self.trained, self.skipped)
 
 
 def start_run(settings: Settings, run_dir: str | Path | None = None, progress: bool = True,
@@ -186,14 +186,14 @@ def drive(runs: list[LosoRun], executor: Executor, progress: bool = True,
     Raises:
         FoldsFailed: after every other fold was saved, naming each failed fold and what stopped it.
     """
-    contexts = {str(i): r.context for i, r in enumerate(runs) if r.context is not None}
-    tasks = [FoldTask(str(i), f) for i, r in enumerate(runs) for f in r.folds if f.subject not in r.results]
+    contexts = {i: r.context for i, r in enumerate(runs) if r.context is not None}
+    tasks = [FoldTask(i, f) for i, r in enumerate(runs) for f in r.folds if f.subject not in r.results]
     for run in runs:
         if run.complete and on_complete is not None:
             on_complete(run)
     if not tasks:
         return
-    held: dict[tuple[str, str], Any] = {}
+    held: dict[tuple[int, str], Any] = {}
     elsewhere: list[FoldTask] = []
     failed: list[str] = []
     if progress and (where := executor.describe()):
@@ -201,7 +201,7 @@ def drive(runs: list[LosoRun], executor: Executor, progress: bool = True,
     bar = tqdm(total=len(tasks), desc="LOSO", unit="fold", disable=not progress)
 
     def landed(task: FoldTask, result: FoldResult, trained: bool) -> None:
-        run = runs[int(task.run)]
+        run = runs[task.run]
         run.results[task.fold.subject] = result
         (run.trained if trained else run.skipped).append(task.fold.subject)
         bar.update()
@@ -211,14 +211,14 @@ def drive(runs: list[LosoRun], executor: Executor, progress: bool = True,
     def claimed(todo: Iterable[FoldTask], wait: bool) -> Iterator[FoldTask]:
         """The tasks this process holds the lock of, as the executor takes them."""
         for task in todo:
-            run = runs[int(task.run)]
+            run = runs[task.run]
             if wait and progress:
-                tqdm.write(f"fold {task.fold.subject} is being trained by another run on {run.run.path}; waiting")
-            lock = run.run.lock(task.fold, wait=wait)
+                tqdm.write(f"fold {task.fold.subject} is being trained by another run on {run.directory.path}; waiting")
+            lock = run.directory.lock(task.fold, wait=wait)
             if lock is None:
                 elsewhere.append(task)
                 continue
-            done = run.run.finished(task.fold, run.keys(task.fold))  # another run may have finished it
+            done = run.directory.finished(task.fold, run.keys(task.fold))  # another run may have finished it
             if done is not None:
                 lock.release()
                 landed(task, done, trained=False)
@@ -232,14 +232,14 @@ def drive(runs: list[LosoRun], executor: Executor, progress: bool = True,
                 continue
             with contextlib.closing(executor.map(fold_job, contexts, claimed(list(todo), wait))) as outcomes:
                 for outcome in outcomes:
-                    task, run = outcome.task, runs[int(outcome.task.run)]
+                    task, run = outcome.task, runs[outcome.task.run]
                     try:
                         if outcome.error is not None:
-                            where = run.run.save_failure(task.fold, outcome.details or outcome.error)
-                            failed.append(f"{task.fold.subject} in {run.run.path}: {outcome.error} (see {where})")
+                            where = run.directory.save_failure(task.fold, outcome.details or outcome.error)
+                            failed.append(f"{task.fold.subject} in {run.directory.path}: {outcome.error} (see {where})")
                             bar.update()
                         else:
-                            run.run.save(task.fold, outcome.result)
+                            run.directory.save(task.fold, outcome.result)
                             landed(task, outcome.result, trained=True)
                     finally:
                         held.pop((task.run, task.fold.subject)).release()
