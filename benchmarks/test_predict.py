@@ -35,7 +35,7 @@ def test_predict_pair_from_files(benchmark, displacement, tmp_path):
     cv2.imwrite(str(tmp_path / "onset.jpg"), photo)
     cv2.imwrite(str(tmp_path / "apex.jpg"), cv2.warpAffine(photo, np.float32([[1, 0, 1], [0, 1, 0]]), (640, 480)))
     model = _predictor(displacement)
-    model.faces.detector.load()  # the landmark model is read once per process, not per prediction
+    model.detector.load()  # the landmark model is read once per process, not per prediction
     benchmark.group = "predict pair cpu"
     benchmark.extra_info.update(model=f"{displacement} + fu_b_attn", frames="640 x 480 JPEG")
     result = benchmark.pedantic(model.predict_pair, args=(tmp_path / "onset.jpg", tmp_path / "apex.jpg"),
@@ -52,7 +52,7 @@ def test_predict_video(benchmark, tmp_path):
     path = tmp_path / "demo.mp4"
     write_video(path, people)
     model = _predictor("farneback")
-    model.faces.detector.load()
+    model.detector.load()
     benchmark.group = "predict video cpu"
     result = benchmark.pedantic(model.predict_video, args=(path,), warmup_rounds=1, rounds=3, iterations=1)
     frames = result.last - result.first + 1

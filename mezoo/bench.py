@@ -196,7 +196,7 @@ def _end_to_end(device: torch.device, variant: str) -> Callable[[], Any]:
 
     from mezoo.data.sample import Sample
     from mezoo.face.landmarks import LandmarkDetector
-    from mezoo.face.pipeline import FaceReader
+    from mezoo.data.faces import FaceReader
 
     folder = Path(tempfile.mkdtemp(prefix="mezoo-bench-"))
     photo = cv2.resize(cv2.cvtColor(data.astronaut()[0:270, 42:402], cv2.COLOR_RGB2BGR), (640, 480),

@@ -11,6 +11,7 @@ import click
 
 from mezoo import __version__, plugins
 from mezoo.errors import MezooError, MezooWarning
+from mezoo.layout import DEFAULT_ABLATION_DIR, DEFAULT_MODEL_DIR, DEFAULT_RUN_DIR
 
 if TYPE_CHECKING:
     from mezoo.settings import Settings
@@ -39,27 +40,51 @@ def _show_warning(message: Warning | str, category: type[Warning], *args: Any, *
         _default_showwarning(message, category, *args, **kwargs)
 
 
-def _training_options(out_help: str) -> Any:
-    """The options of commands that train (run, train): components, settings, device, --out, --quiet."""
+def _options(*options: Any) -> Any:
+    """A decorator adding ``options`` to a command, in the order given (how every command declares
+    the options it shares with others: each shared option is declared once, below)."""
 
     def decorate(command: Any) -> Any:
-        for option in reversed([
-            click.option("--dataset", help="Dataset name (default: synthetic, the embedded dataset)."),
-            click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk."),
-            click.option("--displacement", help="Displacement provider, e.g. farneback."),
-            click.option("--fusion", help="Fusion head, e.g. fu_b_attn."),
-            click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-                         help="YAML file of settings over the defaults."),
-            click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-                         help="Override one setting, e.g. --set train.epochs=5 (repeatable)."),
-            click.option("--device", help="auto (default), cpu, cuda, cuda:1, ..."),
-            click.option("--out", type=click.Path(path_type=Path, file_okay=False), help=out_help),
-            click.option("--quiet", is_flag=True, help="No progress bars."),
-        ]):
+        for option in reversed(options):
             command = option(command)
         return command
 
     return decorate
+
+
+#: --dataset, --data-root: commands that read a dataset
+_data_options = _options(
+    click.option("--dataset", help="Dataset name (default: synthetic, the embedded dataset)."),
+    click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk."),
+)
+#: --config, --set: every command that reads settings
+_settings_options = _options(
+    click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+                 help="YAML file of settings over the defaults."),
+    click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                 help="Override one setting, e.g. --set train.epochs=5 (repeatable)."),
+)
+_device_option = click.option("--device", help="auto (default), cpu, cuda, cuda:1, ...")
+_quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")
+_executor_option = click.option(
+    "--executor", help="Where folds run: local (default, this process), ray (pip install \"mezoo[ray]\"; see "
+                       "run.ray.* settings), or a plugin's executor.")
+
+
+def _out_option(default: str, file: bool = False) -> Any:
+    """--out: a folder (or, with ``file``, a file) to write, ``default`` said in its help."""
+    kind = click.Path(path_type=Path, dir_okay=False) if file else click.Path(path_type=Path, file_okay=False)
+    return click.option("--out", type=kind, help=f"Where to write (default: {default}).")
+
+
+def _training_options(out_default: str) -> Any:
+    """The options of commands that train (run, train): data, components, settings, device, --out, --quiet."""
+    return _options(
+        _data_options,
+        click.option("--displacement", help="Displacement provider, e.g. farneback."),
+        click.option("--fusion", help="Fusion head, e.g. fu_b_attn."),
+        _settings_options, _device_option, _out_option(out_default), _quiet_option,
+    )
 
 
 @click.group(cls=_Group)
@@ -68,13 +93,8 @@ def cli() -> None:
     """mezoo: a plugin-based model zoo for facial micro-expression recognition."""
 
 
-_executor_option = click.option(
-    "--executor", help="Where folds run: local (default, this process), ray (pip install \"mezoo[ray]\"; see "
-                       "run.ray.* settings), or a plugin's executor.")
-
-
 @cli.command()
-@_training_options("Run directory (default: runs/<dataset>-<displacement>-<fusion>-<fingerprint>).")
+@_training_options(f"{DEFAULT_RUN_DIR}; the run directory")
 @_executor_option
 def run(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
         config_file: Path | None, sets: tuple[str, ...], device: str | None, out: Path | None,
@@ -83,10 +103,10 @@ def run(dataset: str | None, data_root: Path | None, displacement: str | None, f
 
     Running the same settings again resumes: folds already finished are not trained again.
     """
-    from mezoo.loso.runner import default_run_dir, run_loso
+    from mezoo.loso.runner import run_loso
 
     settings = _config(dataset, data_root, displacement, fusion, config_file, sets, device, executor=executor)
-    result = run_loso(settings, out or default_run_dir(settings), progress=not quiet)
+    result = run_loso(settings, out, progress=not quiet)
     if result.skipped:
         click.echo(f"Resumed: {len(result.skipped)} finished fold(s) reused, {len(result.trained)} trained.")
     click.echo(result.markdown)
@@ -94,7 +114,7 @@ def run(dataset: str | None, data_root: Path | None, displacement: str | None, f
 
 
 @cli.command()
-@_training_options("Model directory (default: models/<dataset>-<displacement>-<fusion>-<fingerprint>).")
+@_training_options(f"{DEFAULT_MODEL_DIR}; the model directory")
 def train(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
           config_file: Path | None, sets: tuple[str, ...], device: str | None, out: Path | None, quiet: bool) -> None:
     """Train one model on every subject of a dataset (the model to use on new faces) and write a
@@ -118,7 +138,7 @@ def train(dataset: str | None, data_root: Path | None, displacement: str | None,
 @cli.command()
 @click.option("--model", "model_dir", required=True, type=click.Path(path_type=Path),
               help="A model directory (mezoo train) or a LOSO run directory with checkpoints (a fold ensemble).")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="INPUTS...")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @click.option("--apex", type=int, help="Clip: the apex's index among its frames (default: spotted).")
 @click.option("--apex-spotter", default="motion_energy", show_default=True, help="Clip: the apex spotter to use.")
@@ -133,7 +153,7 @@ def train(dataset: str | None, data_root: Path | None, displacement: str | None,
               help="Video: folder for timeline.csv, timeline.json and motion.png (default: <video name>-mezoo).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def predict(model_dir: Path, inputs: tuple[Path, ...], as_json: bool, apex: int | None, apex_spotter: str,
+def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, apex: int | None, apex_spotter: str,
             start: float | None, end: float | None, every: int | None, lag: float, z: float, out: Path | None,
             device: str, quiet: bool) -> None:
     """Classify micro-expressions with a trained model.
@@ -149,54 +169,35 @@ def predict(model_dir: Path, inputs: tuple[Path, ...], as_json: bool, apex: int 
     from mezoo.errors import DataError
     from mezoo.inference.predictor import load_model
 
-    if len(inputs) > 2:
+    if len(paths) > 2:
         raise click.UsageError("give ONSET APEX (two images), a CLIP_FOLDER or a VIDEO; got "
-                               f"{len(inputs)} inputs (for a clip, put its frames in one folder)")
-    for path in inputs:
+                               f"{len(paths)} inputs (for a clip, put its frames in one folder)")
+    for path in paths:
         if not path.exists():
             raise DataError(f"{path} does not exist")
-    if len(inputs) == 1 and inputs[0].is_file() and inputs[0].suffix.lower() in IMAGE_SUFFIXES:
-        raise click.UsageError(f"{inputs[0]} is one image; give the ONSET and the APEX image, a clip folder or a video")
+    if len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() in IMAGE_SUFFIXES:
+        raise click.UsageError(f"{paths[0]} is one image; give the ONSET and the APEX image, a clip folder or a video")
     model = load_model(model_dir, device)
-    if len(inputs) == 2 or inputs[0].is_dir():
-        if len(inputs) == 2:
-            prediction = model.predict_pair(*inputs)
-            what = f"{inputs[0]} -> {inputs[1]}"
+    if len(paths) == 2 or paths[0].is_dir():
+        if len(paths) == 2:
+            prediction = model.predict_pair(*paths)
+            what = f"{paths[0]} -> {paths[1]}"
         else:
-            prediction = model.predict_clip(inputs[0], apex, apex_spotter)
+            prediction = model.predict_clip(paths[0], apex, apex_spotter)
             how = "given" if apex is not None else f"spotted by {apex_spotter}"
-            what = f"{inputs[0]}: apex at frame {prediction.apex} of 0..{prediction.offset} ({how})"
+            what = f"{paths[0]}: apex at frame {prediction.apex} of 0..{prediction.offset} ({how})"
         if as_json:
-            click.echo(json.dumps({"input": [str(p) for p in inputs], **prediction.as_dict()}, indent=2))
-            return
-        click.echo(what)
-        click.echo("| class | probability |\n|---|---:|")
-        for name, p in sorted(prediction.probs.items(), key=lambda kv: -kv[1]):
-            click.echo(f"| {name} | {p:.3f} |")
-        several = f" (the largest of {prediction.faces} faces)" if prediction.faces > 1 else ""
-        click.echo(f"Predicted: {prediction.label}{several}")
+            click.echo(json.dumps({"input": [str(p) for p in paths], **prediction.as_dict()}, indent=2))
+        else:
+            click.echo(prediction.markdown(what))
         return
-    video = model.predict_video(inputs[0], start=start, end=end, every=every, lag=lag, z=z, progress=not quiet)
-    folder = out or Path(f"{inputs[0].stem}-mezoo")
-    paths = video.write(folder)
+    video = model.predict_video(paths[0], start=start, end=end, every=every, lag=lag, z=z, progress=not quiet)
+    written = video.write(out or Path(f"{paths[0].stem}-mezoo"))
     if as_json:
         click.echo(json.dumps(video.as_dict(), indent=2))
         return
-    click.echo(f"{video.path}: frames {video.first}-{video.last} at {video.fps:g} fps; "
-               f"{len(video.intervals)} micro-expression(s) spotted (threshold {video.level:.3f})")
-    if video.intervals:
-        click.echo("| onset | apex | offset | seconds | motion | class | probability |\n|---:|---:|---:|---|---:|---|---:|")
-        for i in video.intervals:
-            p = f"{i.probs[i.label]:.3f}" if i.label else i.note
-            click.echo(f"| {i.onset} | {i.apex} | {i.offset} | {i.onset_s:.2f}-{i.offset_s:.2f} | {i.score:.2f} "
-                       f"| {i.label or '-'} | {p} |")
-    for a, b in video.no_face:
-        click.echo(f"No face: frames {a}-{b} ({a / video.fps:.2f}-{(b + 1) / video.fps:.2f} s)")
-    for note in video.notes:
-        click.echo(f"Note: {note}")
-    click.echo(f"Processed {video.last - video.first + 1} frames in {video.seconds:.1f} s "
-               f"({video.frames_per_second:.0f} frames/s)")
-    click.echo(f"Wrote {paths['csv']}, {paths['json'].name}, {paths['plot'].name}")
+    click.echo(video.markdown())
+    click.echo(f"Wrote {written['csv']}, {written['json'].name}, {written['plot'].name}")
 
 
 @cli.command(name="synthetic-video")
@@ -226,15 +227,11 @@ def synthetic_video(out: Path, seed: int, subject: int, clips: int, fps: float, 
 
 @cli.command()
 @click.option("--rows", help="Comma-separated rows of the paper's Table 2, e.g. M0,M4,M9 (default: M0-M9).")
-@click.option("--dataset", help="Dataset name (default: synthetic).")
-@click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk.")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="YAML file of settings over the defaults.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one setting (repeatable).")
-@click.option("--device", help="auto (default), cpu, cuda, cuda:1, ...")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder of the row runs (default: runs/ablate-<dataset>-<fingerprint>).")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@_data_options
+@_settings_options
+@_device_option
+@_out_option(f"{DEFAULT_ABLATION_DIR}; the folder of the row runs")
+@_quiet_option
 @_executor_option
 def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config_file: Path | None,
            sets: tuple[str, ...], device: str | None, out: Path | None, quiet: bool, executor: str | None) -> None:
@@ -243,11 +240,12 @@ def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config
     Each row is a LOSO run in OUT/<row>; running again resumes finished rows and folds. The folds
     of every row go to one executor (with --executor ray, one pool).
     """
+    from mezoo.layout import default_ablation_dir
     from mezoo.loso.ablate import ablation_table, parse_rows, run_ablation
 
     chosen = parse_rows(rows)
     settings = _config(dataset, data_root, None, None, config_file, sets, device, executor=executor)
-    out = out or Path("runs") / f"ablate-{settings.dataset.name}-{settings.fingerprint}"
+    out = out or default_ablation_dir(settings)
 
     def report(row: str, result: Any) -> None:
         full = result.report["full"]
@@ -289,14 +287,11 @@ def figure() -> None:
 
 
 @figure.command(name="displacements")
-@click.option("--dataset", help="Dataset name (default: synthetic).")
-@click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk.")
+@_data_options
 @click.option("--sample", "sample_keys", multiple=True, metavar="KEY",
               help="A sample key (dataset/subject/episode); repeatable. Default: the first of each class.")
 @click.option("--dgm-steps", type=int, help="Self-supervised steps for the DGM column (default: its warmup_steps).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="YAML file of settings over the defaults.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one setting (repeatable).")
+@_settings_options
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("displacements.png"),
               show_default=True, help="PNG to write.")
 def figure_displacements(dataset: str | None, data_root: Path | None, sample_keys: tuple[str, ...],
@@ -305,72 +300,13 @@ def figure_displacements(dataset: str | None, data_root: Path | None, sample_key
 
     The DGM column comes from a DGM fitted self-supervised on the dataset's frame pairs (no labels).
     """
-    import torch
-
-    from mezoo.data.cache import DiskCache
-    from mezoo.displacement.dgm import fit_self_supervised
-    from mezoo.errors import DataError
-    from mezoo.face.pipeline import FaceReader
     from mezoo.figures import displacement_figure
-    from mezoo.loso.precompute import precompute_displacements, provider_id
-    from mezoo.loso.prepare import prepare, read_pairs
-    from mezoo.data.registry import make_dataset
+    from mezoo.motion import displacement_panels
 
     settings = _config(dataset, data_root, None, None, config_file, sets, None)
-    ds = make_dataset(settings.dataset)
-    samples = ds.samples()
-    if sample_keys:
-        by_key = {s.key: s for s in samples}
-        missing = [k for k in sample_keys if k not in by_key]
-        if missing:
-            raise DataError(f"no sample {', '.join(missing)} in dataset {settings.dataset.name!r}; "
-                            f"keys look like {samples[0].key}")
-        picked = [by_key[k] for k in sample_keys]
-    else:
-        picked = [next(s for s in samples if s.label == c) for c in ds.classes if any(s.label == c for s in samples)]
-    size, color = settings.face.size, settings.face.color
-    faces = FaceReader.from_settings(settings.face, settings.run.cache_dir)
-    data = prepare(picked, ds.classes, size, color, progress=True, faces=faces)
-    cache = DiskCache(settings.run.cache_dir)
-    columns = {}
-    for name in ("farneback", "dynamic_image"):
-        options = dict(settings.displacement.options.get(name) or {})
-        provider = plugins.make("displacement", name, **options)
-        columns[name] = precompute_displacements(provider, provider_id(name, options, provider), data, size, color,
-                                                 cache)
-    dgm = plugins.make("displacement", "dgm", **(settings.displacement.options.get("dgm") or {}))
-    if dgm.trainable:
-        pairs = read_pairs(samples, max(dgm.pairs_per_clip, 1), size, color, settings.seed, faces=faces)
-        torch.manual_seed(settings.seed)
-        steps = dgm_steps if dgm_steps is not None else dgm.warmup_steps
-        fit_self_supervised(dgm, pairs.first, pairs.second, steps, int(dgm.pair_batch_size or 16),
-                            settings.seed, pairs.mask)
-    else:
-        click.echo(f"DGM from displacement.dgm.weights={dgm.weights} as saved (finetune_lr 0: nothing to fit)")
-    with torch.no_grad():
-        rows_index = torch.arange(len(picked))
-        onset, apex, _ = data.frames(rows_index, "cpu")
-        mask = data.masks(rows_index, "cpu")
-        generated = dgm.displacement(onset, apex, mask)
-    rows = [
-        {"title": f"{s.label}\n{s.key}", "onset": onset[i], "apex": apex[i], "dynamic": columns["dynamic_image"][i],
-         "flow": columns["farneback"][i], "dgm": generated[i], "mask": None if mask is None else mask[i]}
-        for i, s in enumerate(picked)
-    ]
-    click.echo(f"Wrote {displacement_figure(rows, out)}")
-
-
-def _data_options(command: Any) -> Any:
-    """The options of commands that read a dataset: --dataset, --data-root, --config, --set."""
-    for option in reversed([
-        click.option("--dataset", help="Dataset name (default: synthetic)."),
-        click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk."),
-        click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-                     help="YAML file of settings over the defaults."),
-        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one setting (repeatable)."),
-    ]):
-        command = option(command)
-    return command
+    panels = displacement_panels(settings, sample_keys, dgm_steps)
+    click.echo(panels.dgm)
+    click.echo(f"Wrote {displacement_figure(panels.rows, out)}")
 
 
 @cli.group()
@@ -387,6 +323,7 @@ def datasets_list() -> None:
 
 @datasets.command(name="info")
 @_data_options
+@_settings_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def datasets_info(dataset: str | None, data_root: Path | None, config_file: Path | None, sets: tuple[str, ...],
                   as_json: bool) -> None:
@@ -408,6 +345,7 @@ def datasets_info(dataset: str | None, data_root: Path | None, config_file: Path
 
 @cli.command(name="prepare")
 @_data_options
+@_settings_options
 @click.option("--all-frames", is_flag=True,
               help="Calibrate every frame from onset to offset (for sequence providers), not only the onset, "
                    "the apex and its apex-jitter neighbours.")
@@ -421,24 +359,13 @@ def prepare_command(dataset: str | None, data_root: Path | None, config_file: Pa
     of the canvas that comes from the source image; lists the failures, and exits with status 1
     when no clip at all had a face. Interrupt it at any time: what is cached stays cached.
     """
-    from tqdm.auto import tqdm
-
-    from mezoo.face.pipeline import FaceReader
-    from mezoo.loso.prepare import near_apex
+    from mezoo.data.faces import FaceReader, prepare_faces
     from mezoo.data.registry import make_dataset
 
     settings = _config(dataset, data_root, None, None, config_file, sets, None)
     samples = make_dataset(settings.dataset).samples()
     reader = FaceReader.from_settings(settings.face, settings.run.cache_dir)
-    jitter = settings.train.apex_jitter
-    frames = 0
-    for s in tqdm(samples, desc="preparing faces", unit="clip"):
-        if reader.clip(s).status == "failed":
-            continue
-        wanted = range(s.onset, s.offset + 1) if all_frames else [s.onset, s.apex, *near_apex(s, jitter)]
-        for i in dict.fromkeys(wanted):
-            reader.read(s, i)
-            frames += 1
+    frames = prepare_faces(samples, reader, settings.train.apex_jitter, all_frames)
     click.echo("| dataset | clips | detected | fallback: padded | fallback: whole image | failed | known landmarks "
                "| several faces | median eye angle (deg) | median valid canvas |")
     click.echo("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -461,58 +388,27 @@ def prepare_command(dataset: str | None, data_root: Path | None, config_file: Pa
 @click.option("--dataset", help="Draw on a dataset sample's onset frame instead (with --sample).")
 @click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk.")
 @click.option("--sample", "sample_key", metavar="KEY", help="Sample key dataset/subject/episode (default: the first).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="YAML file of settings over the defaults.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one setting (repeatable).")
+@_settings_options
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("regions.png"),
               show_default=True, help="PNG to write.")
 def figure_regions(image: Path | None, dataset: str | None, data_root: Path | None, sample_key: str | None,
                    config_file: Path | None, sets: tuple[str, ...], out: Path) -> None:
     """The 9 AU regions and the 3x3 grid on a calibrated face (paper Fig. 4)."""
-    import torch
-
-    from mezoo.errors import DataError
-    from mezoo.face import AU_REGION_NAMES, GRID3X3_NAMES, au_boxes, grid3x3_boxes
-    from mezoo.face.pipeline import FaceReader
-    from mezoo.figures import regions_figure
+    from mezoo.figures import regions_figure, regions_of
 
     settings = _config(dataset, data_root, None, None, config_file, sets, None)
-    reader = FaceReader.from_settings(settings.face, settings.run.cache_dir)
-    if dataset or data_root:
-        from mezoo.data.registry import make_dataset
-
-        samples = make_dataset(settings.dataset).samples()
-        picked = [s for s in samples if s.key == sample_key] if sample_key else samples[:1]
-        if not picked:
-            raise DataError(f"no sample {sample_key} in dataset {settings.dataset.name!r}")
-        face, landmarks = reader.read(picked[0], picked[0].onset)
-        clip, title = reader.clip(picked[0]), picked[0].key
-    else:
-        face, clip, title = _photo_face(image, reader)
-        landmarks = clip.landmarks
-    found = _how_found(clip)
-    click.echo(f"{title}: {found}")
-    size = face.shape[0]
-    panels = [("AU regions (au9)", au_boxes(torch.as_tensor(landmarks)).numpy(), AU_REGION_NAMES),
-              ("3x3 grid (ablation M5)", grid3x3_boxes(size, size)[0].numpy(), GRID3X3_NAMES)]
-    written = regions_figure(face, landmarks, panels, out, title + "\n" + found, clip.mask)
+    photo, title = (None, "") if dataset or data_root else _photo(image)
+    shown = regions_of(settings, photo, title, sample_key)
+    found = shown["calibration"].describe()
+    click.echo(f"{shown['title']}: {found}")
+    written = regions_figure(shown["face"], shown["landmarks"], shown["panels"], out, shown["title"] + "\n" + found,
+                             shown["calibration"].mask)
     click.echo(f"Wrote {written}")
 
 
-def _how_found(clip: Any) -> str:
-    """One line on how a clip's face was found and how well it was calibrated."""
-    how = {"known": "landmarks from the dataset", "detected": "detected", "padded": "detected once the edges were padded",
-           "whole_image": "whole image as the face box (fallback)"}[clip.status]
-    several = f", largest of {clip.faces} faces" if clip.faces > 1 else ""
-    return f"face {how}{several}; eye line {clip.eye_angle:+.1f} deg; {clip.valid:.0%} of the canvas valid"
-
-
-def _photo_face(image: Path | None, reader: Any) -> tuple[Any, Any, str]:
-    """A photo's calibrated face and its calibration (:class:`~mezoo.face.pipeline.ClipFace`),
-    through the same detector and calibration as a dataset's frames."""
+def _photo(image: Path | None) -> tuple[Any, str]:
+    """The photo ``--image`` names (default: scikit-image's astronaut) as RGB, and its title."""
     import cv2
-
-    from mezoo.face.landmarks import warp_face
 
     if image is None:
         try:
@@ -520,14 +416,11 @@ def _photo_face(image: Path | None, reader: Any) -> tuple[Any, Any, str]:
         except ImportError:
             raise click.UsageError("give a face photo with --image (scikit-image, whose sample photo is the "
                                    "default, is not installed)") from None
-        rgb, title = data.astronaut(), "scikit-image astronaut"
-    else:
-        bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise click.BadParameter(f"{image} cannot be decoded as an image", param_hint="--image")
-        rgb, title = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), image.name
-    clip = reader.calibrate(rgb, title)
-    return warp_face(rgb, clip.matrix, reader.size), clip, title
+        return data.astronaut(), "scikit-image astronaut"
+    bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise click.BadParameter(f"{image} cannot be decoded as an image", param_hint="--image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), image.name
 
 
 @cli.command(name="bench")
@@ -587,9 +480,7 @@ def bench_command(pattern: str, device_name: str, variants: str, min_time: float
 @click.option("--samples", "limit", type=int, help="Measure the first N samples only (default: all).")
 @click.option("--finetune-steps", type=int, default=0, show_default=True,
               help="Also the DGM from its weights after N self-supervised steps at displacement.dgm.finetune_lr (> 0).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="YAML file of settings over the defaults.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one setting (repeatable).")
+@_settings_options
 @click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False), help="Also write the rows here.")
 def motion_accuracy_command(dataset: str, providers: str | None, limit: int | None, finetune_steps: int,
                             config_file: Path | None, sets: tuple[str, ...], json_out: Path | None) -> None:

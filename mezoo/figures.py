@@ -246,3 +246,40 @@ def motion_timeline_figure(video: Any, path: str | Path) -> Path:
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title(f"{Path(video.path).name}: {len(video.intervals)} micro-expression(s) spotted", fontsize=9)
     return _save(fig, path)
+
+
+def regions_of(settings: Any, photo: np.ndarray | None = None, title: str = "",
+               sample_key: str | None = None) -> dict[str, Any]:
+    """What :func:`regions_figure` draws for a calibrated face: a ``photo`` (``(H, W, 3)`` RGB,
+    called ``title``), or else the onset of sample ``sample_key`` (default: the first) of
+    ``settings``' dataset, through the face pipeline of ``settings``.
+
+    Returns:
+        ``face``, ``landmarks``, ``calibration``, ``title`` and ``panels`` (the 9 AU regions and the 3x3 grid).
+
+    Raises:
+        FaceError: no face in the photo; DataError: no such sample.
+    """
+    import torch
+
+    from mezoo.data.faces import FaceReader
+    from mezoo.errors import DataError
+    from mezoo.face.au_regions import AU_REGION_NAMES, GRID3X3_NAMES, au_boxes, grid3x3_boxes
+
+    reader = FaceReader.from_settings(settings.face, settings.run.cache_dir)
+    if photo is None:
+        from mezoo.data.registry import make_dataset
+
+        samples = make_dataset(settings.dataset).samples()
+        picked = [s for s in samples if s.key == sample_key] if sample_key else samples[:1]
+        if not picked:
+            raise DataError(f"no sample {sample_key} in dataset {settings.dataset.name!r}")
+        face, landmarks = reader.read(picked[0], picked[0].onset)
+        calibration, title = reader.clip(picked[0]), picked[0].key
+    else:
+        calibration = reader.calibrate(photo, title)
+        face, landmarks = calibration.warp(photo), calibration.landmarks
+    size = face.shape[0]
+    panels = [("AU regions (au9)", au_boxes(torch.as_tensor(landmarks)).numpy(), AU_REGION_NAMES),
+              ("3x3 grid (ablation M5)", grid3x3_boxes(size, size)[0].numpy(), GRID3X3_NAMES)]
+    return {"face": face, "landmarks": landmarks, "calibration": calibration, "title": title, "panels": panels}

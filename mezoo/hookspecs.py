@@ -99,9 +99,9 @@ def register_executors(register):
     """Register executors: where the fold jobs of a LOSO run (and of every ablation row) run.
 
     Call ``register(cls, name="...")`` for each; ``run.executor`` (``--executor``) picks one by
-    name. ``cls`` is a subclass of :class:`mezoo.loso.executors.Executor`: constructed with the
+    name. ``cls`` is a subclass of :class:`mezoo.engine.executors.Executor`: constructed with the
     run's :class:`mezoo.settings.Settings`, its ``map(job, context, tasks)`` calls
     ``job(context, task)`` for every task (the ``context`` shipped once) and yields an
-    :class:`mezoo.loso.executors.Outcome` per task as each finishes. The built-ins are ``local``
+    :class:`mezoo.engine.executors.Outcome` per task as each finishes. The built-ins are ``local``
     (in this process, the default) and ``ray`` (each fold a Ray task).
     """

@@ -139,8 +139,8 @@ def measure(settings: Settings, limit: int | None = None, providers: Sequence[st
     from mezoo import plugins
     from mezoo.data.synthetic import SyntheticDataset, true_motion
     from mezoo.errors import ConfigError
-    from mezoo.face.pipeline import FaceReader
-    from mezoo.loso.prepare import prepare, read_pairs
+    from mezoo.data.faces import FaceReader
+    from mezoo.engine.frames import read_frames, read_pairs
     from mezoo.data.registry import make_dataset
 
     dataset = make_dataset(settings.dataset)
@@ -155,7 +155,7 @@ def measure(settings: Settings, limit: int | None = None, providers: Sequence[st
     samples = dataset.samples()[:limit] if limit else dataset.samples()
     size, color = settings.face.size, settings.face.color
     faces = FaceReader.from_settings(settings.face, settings.run.cache_dir)
-    data = prepare(samples, dataset.classes, size, color, progress=progress, faces=faces)
+    data = read_frames(samples, dataset.classes, size, color, progress=progress, faces=faces)
     truths = [true_motion(s, size) for s in samples]
     wheres = [regions(lm.numpy(), size) for lm in data.landmarks]
     onset, apex, mask = data.onset, data.apex, data.mask
@@ -226,3 +226,76 @@ def table(rows: Sequence[MotionRow]) -> str:
         lines.append(f"| {r.name} | {cell(r.epe_face)} | {cell(r.epe_au)} | {cell(r.angular, 2)} | "
                      f"{cell(r.direction, 1)} | {cell(r.face_to_background, 2)} | {r.seconds:.1f} | {r.note} |")
     return "\n".join(lines)
+
+
+@dataclass
+class Panels:
+    """The rows of a displacement figure (:func:`displacement_panels`) and how its DGM column was made."""
+
+    rows: list[dict[str, Any]]
+    dgm: str
+
+
+def displacement_panels(settings: Settings, sample_keys: Sequence[str] = (), dgm_steps: int | None = None,
+                        progress: bool = True) -> Panels:
+    """Onset, apex, dynamic image, optical flow and DGM output of samples of ``settings``' dataset
+    (the rows of paper Fig. 3, drawn by :func:`mezoo.figures.displacement_figure`).
+
+    ``sample_keys``: which samples (default: the first of each class). The DGM column comes from
+    a DGM fitted self-supervised on the dataset's frame pairs (no labels) for ``dgm_steps`` (default:
+    its ``warmup_steps``) when it is trainable, else from its weights as saved.
+
+    Raises:
+        DataError: a key names no sample of the dataset.
+    """
+    from mezoo import plugins
+    from mezoo.data.cache import DiskCache
+    from mezoo.data.faces import FaceReader
+    from mezoo.data.registry import make_dataset
+    from mezoo.displacement.dgm import fit_self_supervised
+    from mezoo.engine.frames import read_frames, read_pairs
+    from mezoo.engine.precompute import precompute_displacements, provider_id
+    from mezoo.errors import DataError
+
+    dataset = make_dataset(settings.dataset)
+    samples = dataset.samples()
+    if sample_keys:
+        by_key = {s.key: s for s in samples}
+        missing = [k for k in sample_keys if k not in by_key]
+        if missing:
+            raise DataError(f"no sample {', '.join(missing)} in dataset {settings.dataset.name!r}; "
+                            f"keys look like {samples[0].key}")
+        picked = [by_key[k] for k in sample_keys]
+    else:
+        picked = [next(s for s in samples if s.label == c) for c in dataset.classes if any(s.label == c for s in samples)]
+    size, color = settings.face.size, settings.face.color
+    faces = FaceReader.from_settings(settings.face, settings.run.cache_dir)
+    data = read_frames(picked, dataset.classes, size, color, progress=progress, faces=faces)
+    cache = DiskCache(settings.run.cache_dir)
+    columns = {}
+    for name in ("farneback", "dynamic_image"):
+        options = dict(settings.displacement.options.get(name) or {})
+        provider = plugins.make("displacement", name, **options)
+        columns[name] = precompute_displacements(provider, provider_id(name, options, provider), data, size, color,
+                                                 cache, progress=progress)
+    dgm = plugins.make("displacement", "dgm", **(settings.displacement.options.get("dgm") or {}))
+    if dgm.trainable:
+        pairs = read_pairs(samples, max(dgm.pairs_per_clip, 1), size, color, settings.seed, progress, faces)
+        torch.manual_seed(settings.seed)
+        steps = dgm_steps if dgm_steps is not None else dgm.warmup_steps
+        fit_self_supervised(dgm, pairs.first, pairs.second, steps, int(dgm.pair_batch_size or 16),
+                            settings.seed, pairs.mask)
+        how = f"DGM fitted self-supervised for {steps} steps on the dataset's frame pairs"
+    else:
+        how = f"DGM from displacement.dgm.weights={dgm.weights} as saved (finetune_lr 0: nothing to fit)"
+    with torch.no_grad():
+        rows_index = torch.arange(len(picked))
+        onset, apex, _ = data.frames(rows_index, "cpu")
+        mask = data.masks(rows_index, "cpu")
+        generated = dgm.displacement(onset, apex, mask)
+    rows = [
+        {"title": f"{s.label}\n{s.key}", "onset": onset[i], "apex": apex[i], "dynamic": columns["dynamic_image"][i],
+         "flow": columns["farneback"][i], "dgm": generated[i], "mask": None if mask is None else mask[i]}
+        for i, s in enumerate(picked)
+    ]
+    return Panels(rows, how)

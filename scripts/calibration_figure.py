@@ -36,13 +36,15 @@ import torch
 
 from mezoo.displacement.farneback import farneback_flow
 from mezoo.face import AU_REGION_NAMES, au_boxes
-from mezoo.face.landmarks import LandmarkDetector, eye_angle, transform_points, valid_mask, warp_face
-from mezoo.face.pipeline import FaceReader
+from mezoo.data.faces import FaceReader
+from mezoo.face.calibration import eye_angle, transform_points, valid_mask
+from mezoo.face.landmarks import LandmarkDetector
 from mezoo.figures import flow_to_rgb
 
 SIZE = 224
 
-# Run inside the old checkout: its own FaceReader (default settings) and its own warp.
+# Run inside the old checkout: its own FaceReader (default settings) and its own warp (as that
+# revision named them: revisions before the calibration moved to mezoo.face.calibration).
 _OLD_STAGE = """
 import json, sys
 import numpy as np
@@ -97,8 +99,8 @@ def new_stage(onsets: list[np.ndarray], apexes: list[np.ndarray]) -> list[dict]:
     out = []
     for onset, apex in zip(onsets, apexes):
         clip = reader.calibrate(onset)
-        out.append({"how": clip.status, "matrix": clip.matrix, "onset": warp_face(onset, clip.matrix, SIZE),
-                    "apex": warp_face(apex, clip.matrix, SIZE), "mask": clip.mask})
+        out.append({"how": clip.status, "matrix": clip.matrix, "onset": clip.warp(onset), "apex": clip.warp(apex),
+                    "mask": clip.mask})
     return out
 
 

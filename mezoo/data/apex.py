@@ -12,6 +12,9 @@ import cv2
 import numpy as np
 
 from mezoo.data.sample import Sample
+from mezoo.face.calibration import calibration
+from mezoo.face.landmarks import LandmarkDetector
+from mezoo.face.spotting import CANVAS, block_flow, grey_face, returning_motion
 
 
 def middle(sample: Sample) -> int:
@@ -45,7 +48,7 @@ def motion_energy(sample: Sample) -> int:
 
     Optical flow (Farneback) on the face calibrated to a small canvas, from the onset to each
     frame ``t`` and from ``t`` to the offset, the head's shift (the median block vector) taken
-    out; ``t`` scores the motion that goes and comes back (:func:`mezoo.inference.spotting.returning_motion`),
+    out; ``t`` scores the motion that goes and comes back (:func:`mezoo.face.spotting.returning_motion`),
     so a slow drift, a head roll or a change that stays to the offset (a distractor, lighting)
     scores little, where the motion of the expression rises to its apex and falls after it.
     Searched strictly between onset and offset: a clip must run past its apex (onset to offset,
@@ -56,31 +59,26 @@ def motion_energy(sample: Sample) -> int:
     0.3 of the apex's intensity): mean error 0.7 frames, 66 % exact, where ``middle`` was 1.4
     frames (22 % exact) and ``max_difference`` 3.2 (11 %).
     """
-    from mezoo.face.landmarks import calibration_matrix, valid_mask
-    from mezoo.inference.spotting import CANVAS, block_flow, grey_face, returning_motion
-
     onset = sample.read_frame(sample.onset)
+    h, w = onset.shape[:2]
     landmarks = sample.known_landmarks(sample.onset)
-    if landmarks is None:
-        found = _detector()(onset)
-        landmarks = None if found is None else found.landmarks
-    if landmarks is None:  # no face: the whole frame, squeezed
-        h, w = onset.shape[:2]
-        matrix = np.array([[CANVAS / w, 0, 0], [0, CANVAS / h, 0]])
+    if landmarks is not None:
+        face = calibration(landmarks, CANVAS, status="known", shape=(h, w))
     else:
-        matrix = calibration_matrix(landmarks, CANVAS)
-    valid = valid_mask(onset.shape, matrix, CANVAS)
+        face = _detector().calibrate(onset, CANVAS)
+    if face.failed:  # no face: the whole frame, squeezed
+        face = calibration(None, CANVAS, status="whole_image", shape=(h, w),
+                           matrix=np.array([[CANVAS / w, 0, 0], [0, CANVAS / h, 0]]))
+    valid = face.mask
     offset = min(sample.offset, len(sample) - 1)
     if offset - sample.onset < 2:
         return offset
-    faces = [grey_face(sample.read_frame(i), matrix) for i in range(sample.onset, offset + 1)]
+    faces = [grey_face(sample.read_frame(i), face) for i in range(sample.onset, offset + 1)]
     scores = [returning_motion(block_flow(faces[0], faces[k], valid), block_flow(faces[k], faces[-1], valid))
               for k in range(1, len(faces) - 1)]
     return sample.onset + 1 + int(np.nanargmax(scores)) if np.isfinite(scores).any() else (sample.onset + offset) // 2
 
 
 @lru_cache(maxsize=1)
-def _detector():
-    from mezoo.face.landmarks import LandmarkDetector
-
+def _detector() -> LandmarkDetector:
     return LandmarkDetector()

@@ -128,3 +128,9 @@ def class_index(classes: Sequence[str], samples: Sequence[Sample]) -> np.ndarray
             raise DataError(f"sample {s.key}: label {s.label!r} is not one of {list(classes)}")
         out[i] = lookup[s.label]
     return out
+
+
+def near_apex(sample: Sample, jitter: int) -> list[int]:
+    """The ``jitter`` frames before and after the apex, kept after the onset and inside the clip."""
+    picks = [sample.apex + d for d in range(-jitter, jitter + 1) if d]
+    return [min(max(i, sample.onset + 1, 0), sample.end) for i in picks]

@@ -5,5 +5,5 @@ from mezoo import hookimpl
 
 @hookimpl
 def register_executors(register):
-    register("mezoo.loso.executors:LocalExecutor", name="local")
-    register("mezoo.loso.ray_executor:RayExecutor", name="ray")
+    register("mezoo.engine.executors:LocalExecutor", name="local")
+    register("mezoo.engine.ray_executor:RayExecutor", name="ray")

@@ -1,4 +1,5 @@
-"""Face detection and 68-point landmarks with dlib (SPEC section 4), and calibration.
+"""Face detection and 68-point landmarks with dlib (SPEC section 4), and the calibration of a
+detected face (:meth:`LandmarkDetector.calibrate`; the geometry is :mod:`mezoo.face.calibration`).
 
 dlib is imported on first use only, so everything that does not read real frames (synthetic
 data, the fusion heads, the benchmarks of the model) runs without it.
@@ -21,16 +22,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mezoo.errors import DataError, MezooError
-from mezoo.face.template import MIRROR_68, canonical_landmarks
+from mezoo.errors import DataError
+from mezoo.face.calibration import (
+    STABLE_POINTS, Calibration, calibration, calibration_matrix, inter_ocular, transform_points, warp,
+)
+from mezoo.face.template import canonical_landmarks
 
 PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
 PREDICTOR_ENV = "MEZOO_DLIB_PREDICTOR"
-
-#: Landmarks the calibration fits: brows 17-26, nose 27-35 and eyes 36-47. The mouth (48-67) and
-#: the jaw line (0-16) move with expressions (lip-corner pulls, a dropping jaw) and the jaw with
-#: head yaw, so fitting them would let the expression move the face it is measured on.
-STABLE_POINTS = tuple(range(17, 48))
 
 
 class FaceError(DataError):
@@ -193,7 +192,7 @@ class LandmarkDetector:
             return None
         return Detection(landmarks, box, how, len(boxes))
 
-    def fit(self, image: np.ndarray, box: tuple[int, int, int, int], refit: bool = True) -> np.ndarray:
+    def fit(self, image: np.ndarray, box: tuple[int, int, int, int] | np.ndarray, refit: bool = True) -> np.ndarray:
         """The 68 landmarks ``(68, 2)`` of the face in ``box`` (``x1, y1, x2, y2``) of ``image``, for
         a box found earlier (a tracked face); ``refit``: fitted again upright (see :meth:`__call__`)."""
         import dlib
@@ -203,6 +202,25 @@ class LandmarkDetector:
         shape = self._predictor(image, dlib.rectangle(*(int(v) for v in box)))
         landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
         return self._upright_refit(image, landmarks) if refit else landmarks
+
+    def calibrate(self, image: np.ndarray, size: int = 224, margin: float = 0.02, *, name: str = "",
+                  box: tuple[int, int, int, int] | np.ndarray | None = None, refit: bool = True,
+                  faces: int = 1) -> Calibration:
+        """The :class:`~mezoo.face.calibration.Calibration` of the face in ``image`` to a ``size``
+        canvas: of the largest face (with the fallbacks of :meth:`__call__`; status ``failed``
+        when there is none), or, with ``box``, of the face fitted in that box (a tracked face;
+        ``refit`` as in :meth:`fit`; ``faces``: how many faces were in view). ``name`` says what the
+        image is, in messages.
+        """
+        shape = image.shape[:2]
+        if box is not None:
+            raw = self.fit(image, box, refit=refit)
+            return calibration(raw, size, margin, frame=name, faces=faces, shape=shape)
+        found = self(image)
+        if found is None:
+            return calibration(None, size, margin, status="failed", frame=name, faces=0, shape=shape)
+        return calibration(found.landmarks, size, margin, status=found.how, frame=name, faces=found.faces,
+                           shape=shape)
 
     def _upright_refit(self, image: np.ndarray, landmarks: np.ndarray, size: int = 224) -> np.ndarray:
         """The landmarks fitted again on the face turned upright by a first calibration, mapped back.
@@ -216,9 +234,8 @@ class LandmarkDetector:
 
         matrix = calibration_matrix(landmarks, size)
         pad = size // 4
-        upright = cv2.copyMakeBorder(
-            cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
-            pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        upright = cv2.copyMakeBorder(warp(image, matrix, size, replicate=True), pad, pad, pad, pad,
+                                     cv2.BORDER_REPLICATE)
         moved = transform_points(landmarks, matrix) + pad
         (x0, y0), (x1, y1) = moved.min(0), moved.max(0)
         shape = self._predictor(upright, dlib.rectangle(int(x0), int(y0), int(x1), int(y1)))
@@ -250,121 +267,4 @@ def shape_residual(landmarks: np.ndarray) -> float:
     template = canonical_landmarks(224)
     points = list(STABLE_POINTS)
     moved = transform_points(np.asarray(landmarks, dtype=np.float64), calibration_matrix(landmarks, 224))
-    return float(np.sqrt(((moved[points] - template[points]) ** 2).sum(1).mean())) / _iod(template)
-
-
-def _iod(landmarks: np.ndarray) -> float:
-    """The inter-ocular distance: between the centres of the eyes (36-41 and 42-47)."""
-    return float(np.linalg.norm(landmarks[42:48].mean(0) - landmarks[36:42].mean(0)))
-
-
-def eye_angle(landmarks: np.ndarray) -> float:
-    """The angle of the line from the left to the right eye centre, in degrees (0: level;
-    positive: the right eye lower, clockwise in image coordinates)."""
-    d = np.asarray(landmarks)[42:48].mean(0) - np.asarray(landmarks)[36:42].mean(0)
-    return float(np.degrees(np.arctan2(d[1], d[0])))
-
-
-def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """The similarity transform (rotation, uniform scale, translation) taking ``src`` closest to
-    ``dst`` in least squares: Umeyama's closed form (IEEE TPAMI 1991). (OpenCV's
-    ``estimateAffinePartial2D`` offers only the RANSAC and LMedS estimators.)
-
-    Args:
-        src, dst: ``(N, 2)`` corresponding points, N >= 2.
-
-    Returns:
-        ``(2, 3)`` float64 matrix ``[s R | t]``.
-
-    Example:
-        >>> pts = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-        >>> np.allclose(similarity_fit(pts, 2 * pts + 3), [[2, 0, 3], [0, 2, 3]])
-        True
-    """
-    src, dst = np.asarray(src, dtype=np.float64), np.asarray(dst, dtype=np.float64)
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    x, y = src - mu_s, dst - mu_d
-    u, sing, vt = np.linalg.svd(y.T @ x / len(x))
-    d = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
-    rot = u @ d @ vt
-    variance = float((x**2).sum(1).mean())
-    if variance <= 0:
-        raise MezooError("calibration failed: the landmarks are degenerate (all at one point)")
-    scale = float(np.trace(np.diag(sing) @ d)) / variance
-    return np.hstack([scale * rot, (mu_d - scale * rot @ mu_s)[:, None]])
-
-
-def calibration_matrix(landmarks: np.ndarray, size: int = 224, margin: float = 0.02) -> np.ndarray:
-    """The similarity transform taking ``landmarks`` onto the canonical template in a ``size`` x
-    ``size`` face (:func:`~mezoo.face.template.canonical_landmarks`, with ``margin``).
-
-    Least squares (:func:`similarity_fit`) over the :data:`STABLE_POINTS`, then outlier
-    rejection: points whose residual exceeds three times the median (and 5 % of the template's
-    inter-ocular distance) are dropped, and the fit repeated, up to three times. A point is
-    dropped together with its mirror partner (left brow end with right brow end, ...), so the
-    points kept are always left-right symmetric and the rejection cannot tilt a face: a level,
-    symmetric face comes out exactly level, and a face rotated by any angle comes out as if it
-    had not been. (OpenCV's LMedS estimator, used before, picks a minimal subset of points and
-    rotates the face by whatever that subset's own tilt is.)
-
-    Returns:
-        ``(2, 3)`` float64 matrix.
-
-    Raises:
-        MezooError: the landmarks are degenerate.
-    """
-    template = canonical_landmarks(size, margin)
-    stable = np.array(STABLE_POINTS)
-    keep = stable
-    src = np.asarray(landmarks, dtype=np.float64)
-    floor = 0.05 * _iod(template)
-    matrix = similarity_fit(src[keep], template[keep])
-    for _ in range(3):
-        residual = np.full(68, np.nan)
-        residual[stable] = np.linalg.norm(transform_points(src[stable], matrix) - template[stable], axis=1)
-        paired = np.fmax(residual, residual[list(MIRROR_68)])  # a point and its mirror, judged together
-        bound = max(3.0 * float(np.nanmedian(paired[keep])), floor)
-        kept = stable[paired[stable] <= bound]
-        if len(kept) == len(keep) or len(kept) < 10:
-            break
-        keep = kept
-        matrix = similarity_fit(src[keep], template[keep])
-    if not np.isfinite(matrix).all():
-        raise MezooError("calibration failed: the landmarks are degenerate")
-    return matrix
-
-
-def warp_face(image: np.ndarray, matrix: np.ndarray, size: int = 224) -> np.ndarray:
-    """``image`` warped by ``matrix`` into ``size`` x ``size`` (bilinear).
-
-    Canvas pixels that fall outside ``image`` are 0, not invented: replicating the edge pixels
-    (as before) drew streaks whose ends move with every pixel of the edge, and optical flow on
-    them was 100+ px where the face moved 1 px. :func:`valid_mask` tells which pixels are real.
-    """
-    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=0)
-
-
-def valid_mask(shape: tuple[int, ...], matrix: np.ndarray, size: int = 224) -> np.ndarray:
-    """Which pixels of a face warped by ``matrix`` (:func:`warp_face`) come from the source image.
-
-    A canvas pixel is valid when all four source pixels of its bilinear interpolation lie inside
-    an image of ``shape`` (``(H, W, ...)``), so a valid pixel holds no fill at all.
-
-    Returns:
-        ``(size, size)`` bool.
-
-    Example:
-        >>> mask = valid_mask((100, 100), np.array([[1.0, 0, 0], [0, 1.0, 0]]), 150)
-        >>> bool(mask[:100, :100].all()), int(mask.sum())
-        (True, 10000)
-    """
-    ones = np.full(shape[:2], 255, dtype=np.uint8)
-    warped = cv2.warpAffine(ones, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                            borderValue=0)
-    return warped == 255
-
-
-def transform_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``(N, 2)`` points mapped by a ``(2, 3)`` affine matrix."""
-    return np.asarray(points, dtype=np.float64) @ matrix[:, :2].T + matrix[:, 2]
+    return float(np.sqrt(((moved[points] - template[points]) ** 2).sum(1).mean())) / inter_ocular(template)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import torch
-from timm.layers import Attention
 from torch import Tensor, nn
+
+from mezoo.fusion.attention import MultiHeadAttention
 
 
 class LinearFusionBeforeAttention(nn.Module):
@@ -110,7 +111,7 @@ class LinearFusionAfterAttention(nn.Module):
     def __init__(self, dim: int, num_tokens: int, num_heads: int = 8, qkv_bias: bool = True):
         super().__init__()
         self.num_tokens = num_tokens
-        self.attn = Attention(dim, num_heads=num_heads, qkv_bias=qkv_bias)
+        self.attn = MultiHeadAttention(dim, num_heads=num_heads, qkv_bias=qkv_bias)
         self.proj = nn.Linear(num_tokens * dim, dim)
         self.last_weights: Tensor | None = None
 

@@ -5,7 +5,7 @@ blocks and fusion layers with their own weights over the same ``N x C`` token sh
 Python loop they are 9 x (layers) small matrix products; here every weight carries a leading
 region axis ``K`` and each layer is one batched product (``torch.baddbmm``) over it, attention
 one ``scaled_dot_product_attention`` over ``K * B`` token sets. The maths is that of
-:class:`~mezoo.fusion.transformer_fusion.FusionModule` (timm's pre-norm ``Block``, then
+:class:`~mezoo.fusion.transformer_fusion.FusionModule` (:class:`~mezoo.fusion.attention.TransformerLayer`, then
 LayerNorm, then a fusion layer of :mod:`mezoo.fusion.fusion_layer`), module for module; the
 tests compare outputs and gradients with the loop.
 
@@ -62,7 +62,7 @@ class GroupedLayerNorm(nn.Module):
 
 
 class GroupedAttention(nn.Module):
-    """K multi-head self-attentions (timm's ``Attention``: qkv, scaled dot product, proj).
+    """K multi-head self-attentions (as :class:`~mezoo.fusion.attention.MultiHeadAttention`: qkv, scaled dot product, proj).
 
     Shape:
         - input: ``(K, B * N, C)`` and ``B``; output: the same shape.
@@ -85,7 +85,7 @@ class GroupedAttention(nn.Module):
 
 
 class GroupedMlp(nn.Module):
-    """K two-layer MLPs with GELU (timm's ``Mlp``): ``(K, M, C)`` -> ``(K, M, C)``."""
+    """K two-layer MLPs with GELU (as :class:`~mezoo.fusion.attention.Mlp`): ``(K, M, C)`` -> ``(K, M, C)``."""
 
     def __init__(self, groups: int, dim: int, hidden: int, dropout: float = 0.0):
         super().__init__()
@@ -99,7 +99,7 @@ class GroupedMlp(nn.Module):
 
 
 class GroupedBlock(nn.Module):
-    """K pre-norm Transformer layers (timm's ViT ``Block``, LayerNorm eps 1e-6)."""
+    """K pre-norm Transformer layers (as :class:`~mezoo.fusion.attention.TransformerLayer`, LayerNorm eps 1e-6)."""
 
     def __init__(self, groups: int, dim: int, num_heads: int, mlp_ratio: float, dropout: float):
         super().__init__()

@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-from timm.layers import trunc_normal_
 from torch import Tensor, nn
 
-from mezoo.fusion.attention import AttnBlock
+from mezoo.fusion.attention import AttnBlock, trunc_normal_
 from mezoo.errors import ConfigError
 from mezoo.fusion.base import FusionHead, check_sizes
 from mezoo.fusion.fusion_layer import LinearFusionAfterAttention, LinearFusionBeforeAttention

@@ -24,6 +24,7 @@ import torch
 from mezoo import __version__, plugins
 from mezoo.errors import MezooError, StorageError
 from mezoo.files import write_atomic
+from mezoo.layout import CONFIG_FILE, RunLayout
 
 #: the layout this mezoo writes; it reads this and every earlier one
 MODEL_FORMAT = 1
@@ -78,7 +79,7 @@ def write_model_dir(path: str | Path, settings: Any, model: torch.nn.Module, cla
 
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    write_atomic(path / "config.yaml", settings.dump(), "choose a writable --out")
+    write_atomic(path / CONFIG_FILE, settings.dump(), "choose a writable --out")
     write_atomic(path / WEIGHTS_FILE, lambda tmp: save_file(state, str(tmp)), "free space or choose a writable --out")
     info = {
         "format": MODEL_FORMAT,
@@ -108,7 +109,8 @@ def read_model_dir(path: str | Path) -> ModelFiles:
                          f"run directory")
     if (path / MODEL_FILE).is_file():
         return _read_trained(path)
-    if (path / "config.yaml").is_file() and (path / "folds").is_dir():
+    run = RunLayout(path)
+    if run.config.is_file() and run.folds.is_dir():
         return _read_loso(path)
     raise ModelError(f"{path} is not a mezoo model directory (it has no {MODEL_FILE}, and is not a LOSO run "
                      f"directory with config.yaml and folds/); make one with `mezoo train --out {path}`")
@@ -135,8 +137,9 @@ def _read_trained(path: Path) -> ModelFiles:
 
 
 def _read_loso(path: Path) -> ModelFiles:
+    run = RunLayout(path)
     settings = _settings(path, "a LOSO run")
-    report = path / "report.json"
+    report = run.report
     classes: tuple[str, ...] | None = None
     if report.is_file():
         try:
@@ -147,13 +150,13 @@ def _read_loso(path: Path) -> ModelFiles:
         classes = tuple(getattr(plugins.get("dataset", settings.dataset.name), "classes", ()) or ())
     if not classes:
         raise ModelError(f"LOSO run {path} has no report.json naming its classes; let the run finish first")
-    finished = sorted((path / "folds").glob("*.json"))
-    members = [f.stem for f in finished if (path / "checkpoints" / f"{f.stem}.safetensors").is_file()]
+    finished = sorted(run.folds.glob("*.json"))
+    members = [f.stem for f in finished if run.checkpoint(f.stem).is_file()]
     if not members:
         raise ModelError(f"LOSO run {path} has no fold checkpoints to predict with (it ran without "
                          f"run.checkpoints, or no fold finished); run it again into a new --out with "
                          f"`--set run.checkpoints=true`, or train one model on every subject with `mezoo train`")
-    states = [_weights(path / "checkpoints" / f"{m}.safetensors", "a LOSO run") for m in members]
+    states = [_weights(run.checkpoint(m), "a LOSO run") for m in members]
     components = components_of(settings)
     info = {"format": MODEL_FORMAT, "mezoo": __version__, "classes": list(classes), "components": components,
             "fingerprint": settings.fingerprint, "loso_run": True, "folds": len(finished)}
@@ -180,9 +183,9 @@ def _settings(path: Path, made_by: str) -> Any:
     from mezoo.settings import load_settings
 
     try:
-        return load_settings(path / "config.yaml")
+        return load_settings(path / CONFIG_FILE)
     except MezooError as exc:
-        if isinstance(exc, StorageError) or not (path / "config.yaml").is_file():
+        if isinstance(exc, StorageError) or not (path / CONFIG_FILE).is_file():
             raise
         raise ModelError(f"model {path} was made by {made_by} with settings this mezoo ({__version__}) does not take "
                          f"({exc}); predict with the mezoo that trained it, or train again") from None

@@ -1,165 +1,42 @@
 """A trained model on new faces: an onset/apex pair, a clip, or a whole video.
 
-Every form goes through the face pipeline the model was trained with (its ``face`` settings):
+Every form goes through the face calibration the model was trained with (its ``face`` settings):
 the face is found on the onset frame (the largest face; in a video, the tracked one), calibrated
 to the brows-to-chin template, and every other frame is warped with the onset's transform, so
-the motion between them is the face's, not the landmark fitter's. The cache is not used: new
-frames are seen once.
+the motion between them is the face's, not the landmark fitter's. Nothing is cached: new frames
+are seen once.
 
 A model trained on ``synthetic`` was trained on frames whose landmarks were known; on new frames
 its faces are found by dlib like any others (dlib finds the synthetic faces; the calibrated face
 then differs from the training framing by the fitter's error, a few pixels).
+
+The pieces beside this module: the results (:mod:`~mezoo.inference.results`), the images a user
+gives (:mod:`~mezoo.inference.images`), the video tracker and spotter (:mod:`~mezoo.inference.video`)
+and model directories (:mod:`~mezoo.inference.modeldir`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
 from mezoo import plugins
 from mezoo.data.sample import Sample
+from mezoo.engine.frames import resample, to_chw
 from mezoo.errors import DataError, MezooWarning
-from mezoo.face.landmarks import FaceError, calibration_matrix, warp_face
-from mezoo.face.pipeline import ClipFace, FaceReader
-from mezoo.inference import spotting
+from mezoo.face.calibration import Calibration
+from mezoo.face.landmarks import FaceError, LandmarkDetector
+from mezoo.inference.images import FrameList, clip_images, image_name, read_image, same_size
 from mezoo.inference.modeldir import ModelFiles, check_versions, load_state, read_model_dir
-from mezoo.inference.video import MIN_SIDE, VideoInfo, open_video, pick_box, read_frames, scan
-from mezoo.data.native import IMAGE_SUFFIXES, frame_number
-from mezoo.loso.prepare import resample, to_chw
+from mezoo.inference.results import Interval, Prediction, VideoPrediction
+from mezoo.inference.video import Spotted, pick_box, span_frames, spot
 from mezoo.model import FRLDGT, build_model, is_sequence_model
-
-
-@dataclass
-class Prediction:
-    """The class of one micro-expression: ``label``, the probability of each class, the frames used
-    (``onset``, ``apex``, ``offset``, indices into the clip: 0 and 1 for a pair), and how its face was
-    found (``face``: ``detected``, ``padded``, ``whole_image``; ``faces``: how many were in view)."""
-
-    label: str
-    probs: dict[str, float]
-    onset: int = 0
-    apex: int = 1
-    offset: int = 1
-    face: str = "detected"
-    faces: int = 1
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Interval:
-    """A micro-expression spotted in a video: onset, apex and offset as frame numbers of the video
-    and in seconds, the motion score of its apex, and its class (``label`` ``None`` with ``note``
-    when its face could not be calibrated)."""
-
-    onset: int
-    apex: int
-    offset: int
-    onset_s: float
-    apex_s: float
-    offset_s: float
-    score: float
-    label: str | None
-    probs: dict[str, float] = field(default_factory=dict)
-    note: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class VideoPrediction:
-    """What :meth:`Predictor.predict_video` found in a video.
-
-    ``intervals``: the spotted micro-expressions in time order; ``signal``: the motion score of every
-    frame from ``first`` to ``last`` (NaN where there was no face), ``level`` the threshold it was
-    spotted at; ``no_face``: the stretches ``(first frame, last frame)`` with no face (reported,
-    not spotted in); ``lag`` and ``every``: the spotting window and the detection interval in
-    frames; ``seconds``: how long it took.
-    """
-
-    path: str
-    fps: float
-    first: int
-    last: int
-    lag: int
-    every: int
-    level: float
-    intervals: list[Interval]
-    signal: np.ndarray
-    no_face: list[tuple[int, int]]
-    classes: tuple[str, ...]
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def frames_per_second(self) -> float:
-        """Video frames processed per second of work."""
-        return (self.last - self.first + 1) / self.seconds if self.seconds else float("nan")
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data (JSON-ready): everything but the per-frame signal."""
-        return {
-            "video": self.path, "fps": self.fps, "first_frame": self.first, "last_frame": self.last,
-            "lag_frames": self.lag, "detect_every": self.every, "threshold": round(self.level, 4),
-            "classes": list(self.classes), "intervals": [i.as_dict() for i in self.intervals],
-            "no_face": [{"first": a, "last": b, "first_s": round(a / self.fps, 3), "last_s": round(b / self.fps, 3)}
-                        for a, b in self.no_face],
-            "seconds": round(self.seconds, 2), "notes": self.notes,
-        }
-
-    def timeline_csv(self) -> str:
-        """One row per interval: frames, seconds, score, class and probabilities."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["onset", "apex", "offset", "onset_s", "apex_s", "offset_s", "score", "label"]
-                        + [f"p_{c}" for c in self.classes] + ["note"])
-        for i in self.intervals:
-            writer.writerow([i.onset, i.apex, i.offset, f"{i.onset_s:.3f}", f"{i.apex_s:.3f}", f"{i.offset_s:.3f}",
-                             f"{i.score:.3f}", i.label or ""] + [f"{i.probs.get(c, float('nan')):.4f}" for c in self.classes]
-                            + [i.note])
-        return out.getvalue()
-
-    def write(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``timeline.csv``, ``timeline.json`` and ``motion.png`` (the signal with the intervals) in ``folder``."""
-        from mezoo.figures import motion_timeline_figure
-        from mezoo.files import write_atomic
-
-        folder = Path(folder)
-        paths = {"csv": folder / "timeline.csv", "json": folder / "timeline.json", "plot": folder / "motion.png"}
-        write_atomic(paths["csv"], self.timeline_csv(), "choose a writable --out")
-        write_atomic(paths["json"], json.dumps(self.as_dict(), indent=2), "choose a writable --out")
-        motion_timeline_figure(self, paths["plot"])
-        return paths
-
-
-class _Frames:
-    """Frames in memory, as a :class:`~mezoo.data.sample.FrameSource` for apex spotters; the onset's
-    landmarks (found by the predictor) are its known landmarks, so a spotter need not find them again."""
-
-    def __init__(self, frames: Sequence[np.ndarray], onset_landmarks: np.ndarray):
-        self.frames = frames
-        self.onset_landmarks = onset_landmarks
-
-    def __len__(self) -> int:
-        return len(self.frames)
-
-    def frame(self, index: int) -> np.ndarray:
-        return self.frames[index]
-
-    def landmarks(self, index: int) -> np.ndarray | None:
-        return self.onset_landmarks if index == 0 else None
 
 
 class Predictor:
@@ -181,7 +58,7 @@ class Predictor:
             model = build_model(self.settings, len(self.classes))
             load_state(model, state, f"{files.path} ({member})")
             self.models.append(model.to(self.device).eval())
-        self.faces = FaceReader.from_settings(self.settings.face, cache=False)
+        self._detector: LandmarkDetector | None = None
         for note in check_versions(files):
             warnings.warn(f"model {files.path}: {note}; its predictions may differ from when it was made",
                           MezooWarning, stacklevel=2)
@@ -197,6 +74,14 @@ class Predictor:
         return (f"Predictor({self.path}: {self.settings.displacement.name} + {self.settings.fusion.name}, classes "
                 f"{list(self.classes)}{members})")
 
+    @property
+    def detector(self) -> LandmarkDetector:
+        """The face detector and landmark fitter of the model's ``face`` settings (loaded on first use)."""
+        if self._detector is None:
+            face = self.settings.face
+            self._detector = LandmarkDetector(face.predictor, face.upsample, face.fallback, face.detect_size)
+        return self._detector
+
     # -- the three forms ---------------------------------------------------------------------
 
     def predict_pair(self, onset: Any, apex: Any) -> Prediction:
@@ -207,9 +92,9 @@ class Predictor:
         Raises:
             DataError: an image that cannot be read or used; FaceError: no face on the onset.
         """
-        first, second = self._image(onset, "onset"), self._image(apex, "apex")
-        _same_size([first, second], [_name(onset, "onset"), _name(apex, "apex")])
-        clip = self._calibrate(first, _name(onset, "onset"))
+        first, second = read_image(onset, "onset"), read_image(apex, "apex")
+        same_size([first, second], [image_name(onset, "onset"), image_name(apex, "apex")])
+        clip = self._calibrate(first, image_name(onset, "onset"))
         probs = self._classify([first, second], 1, clip)
         return self._prediction(probs, 0, 1, 1, clip)
 
@@ -224,13 +109,13 @@ class Predictor:
             DataError: fewer than two frames, frames of different sizes, an unreadable frame,
             an apex outside the clip; FaceError: no face on the onset.
         """
-        names, images = self._clip_images(frames)
-        _same_size(images, names)
+        names, images = clip_images(frames)
+        same_size(images, names)
         clip = self._calibrate(images[0], names[0])
         n = len(images)
         if apex is None:
             sample = Sample("clip", "input", Path(names[0]).parent.name or "clip", 0, 0, n - 1, "", "",
-                            source=_Frames(images, clip.raw))
+                            source=FrameList(images, clip.raw))
             apex = int(plugins.get("apex_spotter", spotter)(sample))
         if not 0 < apex < n:
             raise DataError(f"apex {apex} is outside the clip's frames 1..{n - 1} (frame 0 is the onset)")
@@ -243,7 +128,7 @@ class Predictor:
 
         The face is detected every ``every`` frames (default: five times a second) and followed
         between; each frame's motion is scored against the frames ``lag`` seconds before and after
-        it (:mod:`mezoo.inference.spotting`); frames scoring above ``median + z * robust spread``
+        it (:mod:`mezoo.face.spotting`); frames scoring above ``median + z * robust spread``
         (and at least ``floor`` px of a 224 px face) that are the highest within ``2 * lag`` are
         apexes, with the onset ``lag`` before and the offset ``lag`` after; each is classified from
         its onset and apex (a sequence model: from onset to offset). ``start`` and ``end`` (seconds)
@@ -254,112 +139,59 @@ class Predictor:
             FaceError: no face anywhere from ``start`` to ``end``.
         """
         began = time.perf_counter()
-        info = open_video(path)
-        first = max(int(round((start or 0.0) * info.fps)), 0)
-        last = int(round(end * info.fps)) - 1 if end is not None else (info.frames - 1 if info.frames else 10**12)
-        if info.frames:
-            if first >= info.frames:
-                raise DataError(f"--start {start} s is past the end of {info.path} ({info.duration:.2f} s)")
-            last = min(last, info.frames - 1)
-        if last < first:
-            raise DataError(f"--end {end} s comes before --start {start or 0} s")
-        every = int(every) if every else max(1, int(round(info.fps / 5)))
-        lag_frames = max(1, int(round(lag * info.fps)))
-        detector = self.faces.detector
-        result = scan(info, detector, first, last, every, lag_frames, self.settings.face.margin, progress)
-        no_face = [(result.first + a, result.first + b) for a, b in spotting.stretches(~result.found)]
-        if not result.found.any():
-            raise FaceError(f"no face found in {info.path} from {first / info.fps:.2f} s to {result.last / info.fps:.2f} s "
-                            f"(looked every {every} frames); give a video with a visible, roughly frontal face")
-        level = spotting.threshold(result.signal, z, floor)
+        spotted = spot(path, self.detector, self.settings.face.margin, start, end, every, lag, z, floor, progress)
+        info, fps = spotted.info, spotted.info.fps
         intervals = []
-        for peak in spotting.peaks(result.signal, lag_frames, level):
-            onset, apex, offset = (result.first + v for v in (peak.onset, peak.apex, peak.offset))
-            label, probs, note = self._classify_interval(info, result, onset, apex, offset)
-            intervals.append(Interval(onset, apex, offset, round(onset / info.fps, 3), round(apex / info.fps, 3),
-                                      round(offset / info.fps, 3), round(peak.score, 4), label, probs, note))
-        notes = [] if info.fps_known else [f"the video gives no frame rate; {info.fps:g} fps assumed"]
-        return VideoPrediction(str(info.path), info.fps, result.first, result.last, lag_frames, every, level,
-                               intervals, result.signal, no_face, self.classes, time.perf_counter() - began, notes)
+        spans = [(peak.onset, peak.offset) for peak in spotted.peaks]
+        for peak, frames in zip(spotted.peaks, span_frames(info.path, spans)):
+            label, probs, note = self._classify_interval(spotted, frames, peak.onset, peak.apex)
+            intervals.append(Interval(peak.onset, peak.apex, peak.offset, round(peak.onset / fps, 3),
+                                      round(peak.apex / fps, 3), round(peak.offset / fps, 3), round(peak.score, 4),
+                                      label, probs, note))
+        notes = [] if info.fps_known else [f"the video gives no frame rate; {fps:g} fps assumed"]
+        return VideoPrediction(str(info.path), fps, spotted.scan.first, spotted.scan.last, spotted.lag, spotted.every,
+                               spotted.level, intervals, spotted.scan.signal, spotted.no_face, self.classes,
+                               time.perf_counter() - began, notes)
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _classify_interval(self, info: VideoInfo, result: Any, onset: int, apex: int,
-                           offset: int) -> tuple[str | None, dict[str, float], str]:
-        frames = [f for _, f in read_frames(info.path, onset, offset)]
+    def _classify_interval(self, spotted: Spotted, frames: list[np.ndarray], onset: int,
+                           apex: int) -> tuple[str | None, dict[str, float], str]:
+        """The class of a spotted interval from its ``frames`` (onset first), the face calibrated
+        on its onset in the box the tracker had there."""
         if len(frames) < apex - onset + 1:
             return None, {}, "frames could not be read again"
-        box = result.boxes[onset - result.first]
+        box = spotted.scan.boxes[onset - spotted.scan.first]
         try:
-            clip = self._calibrate(frames[0], f"{info.path} frame {onset}", box)
+            clip = self._calibrate(frames[0], f"{spotted.info.path} frame {onset}", box)
         except FaceError:
             return None, {}, "no face could be calibrated at the onset"
         probs = self._classify(frames, apex - onset, clip)
         return max(probs, key=probs.get), probs, ""
 
-    def _image(self, image: Any, what: str) -> np.ndarray:
-        """An image argument as ``(H, W, 3)`` RGB uint8, checked."""
-        if isinstance(image, (str, Path)):
-            path = Path(image)
-            if not path.is_file():
-                raise DataError(f"{what} image {path} does not exist" if not path.exists()
-                                else f"{what} image {path} is not a file")
-            bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if bgr is None:
-                raise DataError(f"{what} image {path} cannot be decoded as an image (empty, damaged, or not a picture: "
-                                f"give a .jpg, .png, .bmp or .tif)")
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        elif isinstance(image, np.ndarray):
-            rgb = _as_rgb(image, what)
-        else:
-            raise DataError(f"{what} must be an image file path or a numpy array, not {type(image).__name__}")
-        if min(rgb.shape[:2]) < MIN_SIDE:
-            raise DataError(f"{_name(image, what)} is {rgb.shape[1]} x {rgb.shape[0]} px; the face pipeline needs at "
-                            f"least {MIN_SIDE} px on each side (a face of 40 px or more)")
-        return rgb
-
-    def _clip_images(self, frames: Any) -> tuple[list[str], list[np.ndarray]]:
-        if isinstance(frames, (str, Path)):
-            folder = Path(frames)
-            if not folder.is_dir():
-                raise DataError(f"clip {folder} is not a folder of frames" + (" (for a video file, use predict_video / "
-                                "`mezoo predict VIDEO`)" if folder.is_file() else " (it does not exist)"))
-            paths = _frame_files(folder)
-            if len(paths) < 2:
-                raise DataError(f"clip folder {folder} holds {len(paths)} image file(s); a clip needs at least two "
-                                f"frames ({', '.join(IMAGE_SUFFIXES)}), onset first")
-            return [str(p) for p in paths], [self._image(p, "frame") for p in paths]
-        frames = list(frames)
-        if len(frames) < 2:
-            raise DataError(f"a clip needs at least two frames (onset first, offset last); got {len(frames)}")
-        names = [_name(f, f"frame {i}") for i, f in enumerate(frames)]
-        return names, [self._image(f, n) for f, n in zip(frames, names)]
-
-    def _calibrate(self, image: np.ndarray, name: str, box: np.ndarray | None = None) -> ClipFace:
+    def _calibrate(self, image: np.ndarray, name: str, box: np.ndarray | None = None) -> Calibration:
         """The calibration of the face in ``image``: the largest, or with ``box`` the detected face
         that overlaps it most (the box itself if the detector finds none there).
 
         Raises:
             FaceError: no face.
         """
+        size, margin = self.settings.face.size, self.settings.face.margin
         if box is None or not np.isfinite(box).all():
-            status, matrix, raw, faces = self.faces.locate(image)
-            if status == "failed":
+            clip = self.detector.calibrate(image, size, margin, name=name)
+            if clip.failed:
                 raise FaceError(f"no face found in {name}; give a frame with a visible, roughly frontal face")
-            return self.faces.clip_face(status, matrix, raw, name, faces, image.shape[:2])
-        detector = self.faces.detector
-        boxes = detector.boxes(image)
+            return clip
+        boxes = self.detector.boxes(image)
         found, same = pick_box(boxes, box)
-        raw = detector.fit(image, found if same else tuple(int(v) for v in box))
-        matrix = calibration_matrix(raw, self.faces.size, self.faces.margin)
-        return self.faces.clip_face("detected", matrix, raw, name, max(len(boxes), 1), image.shape[:2])
+        return self.detector.calibrate(image, size, margin, name=name, box=found if same else box,
+                                       faces=max(len(boxes), 1))
 
     @torch.no_grad()
-    def _classify(self, frames: Sequence[np.ndarray], apex: int, clip: ClipFace) -> dict[str, float]:
+    def _classify(self, frames: Sequence[np.ndarray], apex: int, clip: Calibration) -> dict[str, float]:
         """Class probabilities (the ensemble's mean) of the clip ``frames`` (onset first) with its apex
         at ``apex``, calibrated by ``clip``."""
-        size, color = self.settings.face.size, self.settings.face.color
-        device = self.device
+        color, device = self.settings.face.color, self.device
         landmarks = torch.as_tensor(clip.landmarks, dtype=torch.float32)[None].to(device)
         mask = torch.from_numpy(clip.mask)[None, None].float().to(device)
 
@@ -368,18 +200,18 @@ class Predictor:
 
         if self.sequence:
             interpolate = plugins.get("interpolator", self.settings.sequence.interpolator)
-            faces = np.stack([warp_face(f, clip.matrix, size) for f in frames])
+            faces = np.stack([clip.warp(f) for f in frames])
             clip_frames = resample(faces, self.settings.sequence.length, interpolate, color, clip.frame)
             x = torch.from_numpy(clip_frames).float().div_(255)[None].to(device)
             logits = [m.forward_sequence(x, landmarks, mask) for m in self.models]
         else:
-            onset = tensor(warp_face(frames[0], clip.matrix, size))[None].to(device)
-            peak = tensor(warp_face(frames[apex], clip.matrix, size))[None].to(device)
+            onset = tensor(clip.warp(frames[0]))[None].to(device)
+            peak = tensor(clip.warp(frames[apex]))[None].to(device)
             logits = [m(onset, peak, landmarks, mask=mask) for m in self.models]
         probs = torch.stack([lg.softmax(-1)[0] for lg in logits]).mean(0).cpu().tolist()
         return {c: float(p) for c, p in zip(self.classes, probs)}
 
-    def _prediction(self, probs: dict[str, float], onset: int, apex: int, offset: int, clip: ClipFace) -> Prediction:
+    def _prediction(self, probs: dict[str, float], onset: int, apex: int, offset: int, clip: Calibration) -> Prediction:
         return Prediction(max(probs, key=probs.get), probs, onset, apex, offset, clip.status, clip.faces)
 
 
@@ -401,41 +233,3 @@ def load_model(path: str | Path, device: str | torch.device | None = None) -> Pr
 
     return Predictor(read_model_dir(path), resolve_device(device or "cpu"))
 
-
-def _name(image: Any, what: str) -> str:
-    return str(image) if isinstance(image, (str, Path)) else what
-
-
-def _as_rgb(array: np.ndarray, what: str) -> np.ndarray:
-    a = np.asarray(array)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise DataError(f"{what} is an array of shape {a.shape}; give (H, W, 3) RGB or (H, W) grey")
-    a = a[..., :3]
-    if a.dtype != np.uint8:
-        if not np.issubdtype(a.dtype, np.number) or not np.isfinite(a).all():
-            raise DataError(f"{what} holds values that are not finite numbers")
-        a = a * 255.0 if a.max() <= 1.0 else a
-        a = np.clip(np.rint(a), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(a)
-
-
-def _same_size(images: Sequence[np.ndarray], names: Sequence[str]) -> None:
-    h, w = images[0].shape[:2]
-    for image, name in zip(images[1:], names[1:]):
-        if image.shape[:2] != (h, w):
-            raise DataError(f"{name} is {image.shape[1]} x {image.shape[0]} px but the onset {names[0]} is {w} x {h}; "
-                            f"the frames of a clip share the onset's calibration, so they must share its size")
-
-
-def _frame_files(folder: Path) -> list[Path]:
-    """A clip folder's images in frame order: by the number ending their names when all have one
-    (``img2`` before ``img10``), else by name."""
-    try:
-        files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
-    except OSError as exc:
-        raise DataError(f"clip folder {folder} cannot be read ({exc.strerror or exc})") from None
-    if files and all(frame_number(p) is not None for p in files):
-        return sorted(files, key=lambda p: (frame_number(p), p.name))
-    return sorted(files)

@@ -15,20 +15,16 @@ from typing import Any
 
 import numpy as np
 
+from mezoo.engine.fit import TrainingContext, fit_model
+from mezoo.engine.frames import Frames
+from mezoo.engine.inputs import choose_input_path
+from mezoo.engine.loop import check_trained, predict
+from mezoo.engine.setup import setup
 from mezoo.errors import StorageError
 from mezoo.inference.modeldir import MODEL_FILE, write_model_dir
-from mezoo.loso.inputs import choose_inputs
-from mezoo.loso.job import FoldContext, fit_model
-from mezoo.loso.runner import setup
-from mezoo.loso.trainer import check_trained, predict
+from mezoo.layout import default_model_dir
 from mezoo.model import FRLDGT
 from mezoo.settings import Settings
-
-
-def default_model_dir(settings: Settings) -> Path:
-    """``models/<dataset>-<displacement>-<fusion>-<fingerprint>``."""
-    parts = [settings.dataset.name, settings.displacement.name, settings.fusion.name]
-    return Path("models") / ("-".join(parts) + f"-{settings.fingerprint}")
 
 
 def train_model(settings: Settings, out: str | Path | None = None, progress: bool = True) -> Path:
@@ -42,7 +38,7 @@ def train_model(settings: Settings, out: str | Path | None = None, progress: boo
 
     Raises:
         StorageError: ``out`` already holds a model.
-        ConfigError, DataError: as :func:`mezoo.loso.runner.setup` says.
+        ConfigError, DataError: as :func:`mezoo.engine.setup.setup` says.
         TrainingError: the loss or the weights stopped being finite.
     """
     out = Path(out) if out is not None else default_model_dir(settings)
@@ -65,11 +61,12 @@ class Trained:
 
 def fit_deployment(settings: Settings, progress: bool = True) -> Trained:
     """Train the model of ``settings`` on every sample of its dataset (:func:`train_model` without the writing)."""
-    device, dataset, model, samples = setup(settings)
-    classes = tuple(dataset.classes)
-    path = choose_inputs(settings, model)
-    data = path.read(settings, dataset, samples, progress)
-    context = FoldContext(settings, data, path.prepare(settings, model, data, device, progress), len(classes), progress)
+    checked = setup(settings)
+    classes, device = checked.classes, checked.device
+    path = choose_input_path(settings, checked.model)
+    data = path.read(settings, checked.dataset, checked.samples, progress)
+    context = TrainingContext(settings, data, path.compute(settings, checked.model, data, device, progress), len(classes),
+                              progress)
     start = time.perf_counter()
     rows = np.arange(len(data.keys))
     fitted = fit_model(context, rows, device, name="all subjects")
@@ -79,7 +76,7 @@ def fit_deployment(settings: Settings, progress: bool = True) -> Trained:
     return Trained(fitted.model.cpu(), classes, data_summary(settings, data, classes), seconds)
 
 
-def data_summary(settings: Settings, data: Any, classes: tuple[str, ...]) -> dict[str, Any]:
+def data_summary(settings: Settings, data: Frames, classes: tuple[str, ...]) -> dict[str, Any]:
     """What a model was trained on: dataset, root, samples, subjects, samples per class and per part."""
     counts = Counter(classes[i] for i in data.labels.tolist())
     return {

@@ -10,8 +10,8 @@ from typing import Any
 from mezoo.config import merge
 from mezoo.errors import ConfigError
 from mezoo.files import write_atomic
-from mezoo.loso.executors import Executor, make_executor
-from mezoo.loso.prepare import Prepared
+from mezoo.engine.executors import Executor, make_executor
+from mezoo.engine.frames import Frames
 from mezoo.loso.report import PART_TITLES
 from mezoo.loso.runner import LosoRun, RunResult, drive, start_run
 from mezoo.settings import Settings
@@ -100,8 +100,9 @@ def run_ablation(settings: Settings, rows: Sequence[str], out: str | Path, progr
     """Run each row as a LOSO run in ``out/<row>`` (resumable like any run), then write
     ``out/ablation.md`` and ``out/ablation.json``.
 
-    Every row is prepared first (rows that read the same frames share them), then the folds of all
-    rows go to one executor (``run.executor`` unless ``executor`` is given): on Ray, one pool.
+    Every row's frames are read and its shared inputs computed first (rows that read the same frames
+    share them), then the folds of all rows go to one executor (``run.executor`` unless ``executor``
+    is given): on Ray, one pool.
     ``on_row(row, result)`` is called as each row's last fold lands.
 
     Raises:
@@ -109,7 +110,7 @@ def run_ablation(settings: Settings, rows: Sequence[str], out: str | Path, progr
     """
     out = Path(out)
     executor = executor or make_executor(settings)
-    frames: dict[str, Prepared] = {}
+    frames: dict[str, Frames] = {}
     runs: dict[str, LosoRun] = {}
     results: dict[str, RunResult] = {}
 

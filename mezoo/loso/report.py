@@ -15,7 +15,8 @@ import numpy as np
 from mezoo.files import write_atomic
 from mezoo.loso.folds import Fold, FoldResult
 from mezoo.loso.metrics import scores
-from mezoo.loso.prepare import Prepared
+from mezoo.engine.frames import Frames
+from mezoo.layout import RunLayout
 from mezoo.settings import Settings
 
 #: how parts are titled and ordered in tables (paper Table 1: Full, SMIC, SAMM, CASME II)
@@ -64,11 +65,11 @@ def markdown(report: dict[str, Any], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], data: Prepared, folds: list[Fold],
+def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], data: Frames, folds: list[Fold],
                  results: dict[str, FoldResult], inputs: str = "") -> tuple[dict[str, Any], str]:
     """Pool every fold's predictions, score them against the labels of ``data``, write the report
     files (``predictions.csv``, figures, ``report.json``, ``report.md``). ``inputs``: the name of the
-    run's input path (:mod:`mezoo.loso.inputs`), recorded with the run.
+    run's input path (:mod:`mezoo.engine.inputs`), recorded with the run.
 
     Returns:
         The report and its Markdown table.
@@ -100,7 +101,7 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
                         + [f"{v:.4f}" for v in p])
     write_atomic(run_dir / "predictions.csv", table.getvalue())
     _figures(run_dir, settings, classes, report, [results[f.subject] for f in folds], title)
-    write_atomic(run_dir / "report.json", json.dumps(report, indent=2))
+    write_atomic(RunLayout(run_dir).report, json.dumps(report, indent=2))
     write_atomic(run_dir / "report.md", f"# mezoo run: {title} on {settings.dataset.name}\n\n{text}")
     return report, text
 

@@ -1,14 +1,9 @@
 """A run directory: the settings it was made with, one file per finished fold, checkpoints.
 
-Layout::
-
-    config.yaml              the resolved settings (what `mezoo run --config` reads back)
-    folds/<subject>.json     a finished fold: predictions, losses, fusion weights, seconds and the
-                             fingerprint of the settings that made it
-    checkpoints/<subject>.safetensors
-    locks/<subject>.lock     held while a process trains that fold (an OS lock: gone with the process)
-    failed/<subject>.txt     why a fold's job failed (a worker's traceback); removed when it succeeds
-    predictions.csv, report.json, report.md, confusion.png, fusion_weights.png
+The layout is :class:`mezoo.layout.RunLayout`. A fold file holds the fold's predictions, losses,
+fusion weights, seconds and the fingerprint of the settings that made it; a lock is the operating
+system's (gone with the process); a failure file holds a worker's traceback and is removed when the
+fold succeeds.
 
 Guarantees:
 
@@ -36,6 +31,7 @@ from filelock import FileLock, Timeout
 from mezoo.config import load_file
 from mezoo.errors import ConfigError, StorageError
 from mezoo.files import FILE_MODE, storage_error, write_atomic
+from mezoo.layout import RunLayout
 from mezoo.loso.folds import Fold, FoldResult
 from mezoo.settings import Settings, load_settings
 
@@ -48,14 +44,15 @@ class RunDir:
 
     def __init__(self, path: str | Path, settings: Settings):
         self.path = Path(path)
+        self.layout = RunLayout(self.path)
         self.settings = settings
         self.fingerprint = settings.fingerprint
 
     def fold_file(self, fold: Fold) -> Path:
-        return self.path / "folds" / f"{fold.slug}.json"
+        return self.layout.fold_file(fold.slug)
 
     def checkpoint(self, fold: Fold) -> Path:
-        return self.path / "checkpoints" / f"{fold.slug}.safetensors"
+        return self.layout.checkpoint(fold.slug)
 
     def open(self) -> None:
         """Check that the directory holds nothing from other settings, then write ``config.yaml``.
@@ -64,8 +61,8 @@ class RunDir:
             StorageError: ``config.yaml`` or a fold file is damaged or from other settings, or the
                 directory cannot be written.
         """
-        config = self.path / "config.yaml"
-        folds = sorted((self.path / "folds").glob("*.json"))
+        config = self.layout.config
+        folds = sorted(self.layout.folds.glob("*.json"))
         if config.exists():
             try:
                 old = _fingerprint_of(config)
@@ -136,7 +133,7 @@ class RunDir:
         self.failure_file(fold).unlink(missing_ok=True)
 
     def failure_file(self, fold: Fold) -> Path:
-        return self.path / "failed" / f"{fold.slug}.txt"
+        return self.layout.failure(fold.slug)
 
     def save_failure(self, fold: Fold, text: str) -> Path:
         """Why the fold's job failed (e.g. a worker's traceback), kept until the fold succeeds."""
@@ -150,7 +147,7 @@ class RunDir:
         The lock is the operating system's, on ``locks/<subject>.lock``: released by the OS when the
         process dies, so a crashed run never blocks the next.
         """
-        lock_path = self.path / "locks" / f"{fold.slug}.lock"
+        lock_path = self.layout.lock(fold.slug)
         try:
             lock_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -1,8 +1,9 @@
 """A whole LOSO run: settings -> data -> model inputs -> executor -> fold results -> report.
 
-The pieces live beside this module: the run directory (:mod:`mezoo.loso.rundir`), the input path
-(:mod:`mezoo.loso.inputs`), the fold job (:mod:`mezoo.loso.job`), the executors
-(:mod:`mezoo.loso.executors`) and the report (:mod:`mezoo.loso.report`). This module drives them:
+The protocol's pieces live beside this module: the run directory (:mod:`mezoo.loso.rundir`), the
+fold job (:mod:`mezoo.loso.job`) and the report (:mod:`mezoo.loso.report`); the input path
+(:mod:`mezoo.engine.inputs`) and the executors (:mod:`mezoo.engine.executors`) are the training
+engine's. This module drives them:
 :func:`start_run` checks what can be checked without the data, reads the data and computes the
 model inputs every fold shares; :func:`drive` hands the unfinished folds of one or more runs to an
 executor and saves each result as it arrives (this process is the only writer of the run
@@ -21,21 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from tqdm.auto import tqdm
 
-from mezoo.data.registry import make_dataset
-from mezoo.data.sample import Dataset
-from mezoo.devices import resolve_device
+from mezoo.engine.executors import Executor, make_executor
+from mezoo.engine.fit import TrainingContext
+from mezoo.engine.frames import Frames
+from mezoo.engine.inputs import choose_input_path
+from mezoo.engine.setup import setup
 from mezoo.errors import DataError, MezooError
-from mezoo.loso.executors import Executor, make_executor
+from mezoo.layout import default_run_dir
 from mezoo.loso.folds import Fold, FoldResult, loso_folds
-from mezoo.loso.inputs import choose_inputs
-from mezoo.loso.job import FoldContext, FoldTask, fold_job
-from mezoo.loso.prepare import Prepared
+from mezoo.loso.job import FoldTask, fold_job
 from mezoo.loso.report import write_report
 from mezoo.loso.rundir import RunDir
-from mezoo.model import FRLDGT, build_model
 from mezoo.settings import Settings, load_settings
 
 
@@ -54,31 +53,6 @@ class RunResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def default_run_dir(settings: Settings) -> Path:
-    """``run.out``, else ``runs/<dataset>-<displacement>-<fusion>-<fingerprint>``."""
-    if settings.run.out:
-        return Path(settings.run.out)
-    parts = [settings.dataset.name, settings.displacement.name, settings.fusion.name]
-    return Path("runs") / ("-".join(parts) + f"-{settings.fingerprint}")
-
-
-def setup(settings: Settings) -> tuple[torch.device, Dataset, FRLDGT, list[Any]]:
-    """What can be checked before any frame is read: the device, the dataset and its samples, and a
-    model of the chosen components (its sizes and options checked; it computes the shared inputs,
-    each fold builds its own).
-
-    Raises:
-        ConfigError: a device, size or option that cannot be used; DataError: no samples.
-    """
-    device = resolve_device(settings.run.device)
-    dataset = make_dataset(settings.dataset)
-    model = build_model(settings, len(dataset.classes))
-    samples = dataset.samples()
-    if not samples:
-        raise DataError(f"dataset {settings.dataset.name!r} has no samples; check dataset.root")
-    return device, dataset, model, samples
-
-
 @dataclass
 class LosoRun:
     """One LOSO run being driven: its directory and settings, the data, the folds, the results so far
@@ -88,10 +62,10 @@ class LosoRun:
     directory: RunDir
     settings: Settings
     classes: tuple[str, ...]
-    data: Prepared
+    data: Frames
     folds: list[Fold]
     results: dict[str, FoldResult]
-    context: FoldContext | None
+    context: TrainingContext | None
     inputs: str = ""
     trained: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -111,7 +85,7 @@ class LosoRun:
 
 
 def start_run(settings: Settings, run_dir: str | Path | None = None, progress: bool = True,
-              in_process: bool = True, frames: dict[str, Prepared] | None = None) -> LosoRun:
+              in_process: bool = True, frames: dict[str, Frames] | None = None) -> LosoRun:
     """Check, open the run directory, read the data, read back finished folds and, if folds are
     left, compute the model inputs every fold shares.
 
@@ -125,27 +99,27 @@ def start_run(settings: Settings, run_dir: str | Path | None = None, progress: b
             the dataset or the run directory cannot be used; DataError: fewer than two subjects.
     """
     run = RunDir(run_dir if run_dir is not None else default_run_dir(settings), settings)
-    device, dataset, model, samples = setup(settings)
-    path = choose_inputs(settings, model)
+    checked = setup(settings)
+    path = choose_input_path(settings, checked.model)
     run.open()
     plain = settings.as_dict()  # what reading the frames depends on:
     key = json.dumps([path.read.__qualname__, plain["dataset"], plain["face"], plain["sequence"],
                       plain["train"]["apex_jitter"], plain["train"]["augmentations"]], sort_keys=True)
     frames = {} if frames is None else frames
     if key not in frames:
-        frames[key] = path.read(settings, dataset, samples, progress)
+        frames[key] = path.read(settings, checked.dataset, checked.samples, progress)
     data = frames[key]
     folds = loso_folds(data.groups)
     if len(folds) < 2:
         raise DataError(f"leave-one-subject-out needs at least 2 subjects; the dataset has {len(folds)}")
-    loso = LosoRun(run, settings, tuple(dataset.classes), data, folds, {}, None, path.name)
+    loso = LosoRun(run, settings, checked.classes, data, folds, {}, None, path.name)
     for fold in folds:
         if (done := run.finished(fold, loso.keys(fold))) is not None:
             loso.results[fold.subject] = done
             loso.skipped.append(fold.subject)
     if not loso.complete:
-        inputs = path.prepare(settings, model, data, device, progress)
-        loso.context = FoldContext(settings, data.shipped(), inputs, len(dataset.classes), progress and in_process)
+        inputs = path.compute(settings, checked.model, data, checked.device, progress)
+        loso.context = TrainingContext(settings, data.shipped(), inputs, len(checked.classes), progress and in_process)
     return loso
 
 

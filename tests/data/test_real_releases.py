@@ -14,7 +14,7 @@ from mezoo.data.megc2019 import MEGC2019
 from mezoo.data.native import DatasetWarning
 from mezoo.data.smic import SMIC
 from mezoo.errors import ConfigError, DataError
-from mezoo.face.pipeline import FaceReader
+from mezoo.data.faces import FaceReader
 from mezoo.data.registry import make_dataset
 from tests.data.native_trees import CASME3_ROWS, casme2_tree, casme3_tree, samm_tree, smic_tree
 

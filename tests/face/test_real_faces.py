@@ -17,8 +17,9 @@ from skimage import data as skimage_data
 from mezoo.data.casme2 import CASME2
 from mezoo.displacement.farneback import farneback_flow
 from mezoo.displacement.of_norm import OFNorm
-from mezoo.face.landmarks import LandmarkDetector, eye_angle, transform_points, warp_face
-from mezoo.face.pipeline import FaceReader
+from mezoo.face.calibration import eye_angle, transform_points
+from mezoo.face.landmarks import LandmarkDetector
+from mezoo.data.faces import FaceReader
 from tests.data.native_trees import casme2_tree
 
 ANGLES = (-20, -10, 0, 10, 20)
@@ -87,7 +88,7 @@ def test_known_shift_is_measured_on_the_face_and_nothing_outside(casme_size, shi
     onset, truth = tight_crop(photo, landmarks, 10)
     apex, _ = tight_crop(photo, landmarks, 10, shift=shift)
     clip = reader.calibrate(onset)
-    frames = [torch.from_numpy(warp_face(f, clip.matrix, 224)).permute(2, 0, 1)[None].float() / 255
+    frames = [torch.from_numpy(clip.warp(f)).permute(2, 0, 1)[None].float() / 255
               for f in (onset, apex)]
     mask = torch.from_numpy(clip.mask)[None, None].float()
     assert mask.mean() < 1.0  # part of the canvas lies outside the crop: the case under test

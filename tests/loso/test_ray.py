@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from mezoo.cli import cli
 from mezoo.loso import runner
-from mezoo.loso.ray_executor import RayExecutor
+from mezoo.engine.ray_executor import RayExecutor
 
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import the tests
 

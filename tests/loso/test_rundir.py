@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from mezoo.errors import ConfigError, DataError, StorageError
-from mezoo.loso import inputs, runner
+from mezoo.engine import inputs
+from mezoo.loso import runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,7 +78,7 @@ def test_a_run_that_failed_before_its_first_fold_does_not_block_the_corrected_on
     def broken(*args, **kwargs):
         raise DataError("sample x: frame missing")
 
-    monkeypatch.setattr(inputs, "prepare", broken)
+    monkeypatch.setattr(inputs, "read_frames", broken)
     with pytest.raises(DataError):
         runner.run_loso(tiny_config(train={"epochs": 1}, seed=3), tmp_path, progress=False)
     assert (tmp_path / "config.yaml").exists()
@@ -87,7 +88,7 @@ def test_a_run_that_failed_before_its_first_fold_does_not_block_the_corrected_on
 
 
 def test_bad_values_fail_before_the_run_directory_or_the_data(tiny_config, tmp_path, monkeypatch):
-    monkeypatch.setattr(inputs, "prepare", lambda *a, **k: pytest.fail("the data was read"))
+    monkeypatch.setattr(inputs, "read_frames", lambda *a, **k: pytest.fail("the data was read"))
     with pytest.raises(ConfigError, match=r"embed_dim 250 is not a multiple of its num_heads 4"):
         runner.run_loso(tiny_config(fusion={"fu_b_attn": {"embed_dim": 250}}), tmp_path, progress=False)
     with pytest.raises(ConfigError, match=r"region_size 37 \(regions.size\) is not a multiple of .*patch_size 18"):

@@ -12,7 +12,8 @@ from mezoo.data.synthetic import SyntheticDataset
 from mezoo.data.registry import make_dataset
 from mezoo.errors import DataError, StorageError, TrainingError
 from mezoo.fusion import FuBAttn
-from mezoo.loso import job, runner, trainer
+from mezoo.engine import fit, loop
+from mezoo.loso import job, runner
 from mezoo.model import build_model
 from tests.conftest import registered
 
@@ -50,10 +51,10 @@ def test_run_writes_the_run_directory(tiny_config, tmp_path):
     ({"displacement": {"name": "dgm", "dgm": {"width": 4}}, "train": {"augment": {"rotate": 5.0}}}, "live"),
 ])
 def test_the_input_path_is_chosen_once_from_the_model_and_training(tiny_config, overrides, path):
-    from mezoo.loso.inputs import choose_inputs
+    from mezoo.engine.inputs import choose_input_path
 
     settings = tiny_config(**overrides)
-    assert choose_inputs(settings, build_model(settings, num_classes=3)).name == path
+    assert choose_input_path(settings, build_model(settings, num_classes=3)).name == path
 
 
 def test_checkpoints_reload_into_the_model(tiny_config, tmp_path):
@@ -73,13 +74,13 @@ def test_checkpoints_reload_into_the_model(tiny_config, tmp_path):
 
 def test_resume_skips_finished_folds(tiny_config, tmp_path, monkeypatch):
     trainings = []
-    real = trainer.train_fold
+    real = loop.train_epochs
 
     def counting(*args, **kwargs):
         trainings.append(kwargs["fold_name"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(job, "train_fold", counting)
+    monkeypatch.setattr(fit, "train_epochs", counting)
     cfg = tiny_config()
     first = runner.run_loso(cfg, tmp_path, progress=False)
     assert len(trainings) == 3 and first.skipped == []
@@ -186,19 +187,19 @@ def test_no_code_path_reads_test_labels_during_a_fold(provider, tiny_config):
     import torch
 
     from mezoo.loso.folds import loso_folds
-    from mezoo.loso.inputs import choose_inputs
-    from mezoo.loso.prepare import prepare
+    from mezoo.engine.inputs import choose_input_path
+    from mezoo.engine.frames import read_frames
 
     cfg = tiny_config(displacement={"name": provider, "dgm": {"width": 4, "warmup_steps": 1, "pairs_per_clip": 1,
                                                               "pair_batch_size": 2}})
     dataset = make_dataset(cfg.dataset)
     samples = dataset.samples()
-    data = prepare(samples, dataset.classes, 112, True, progress=False, apex_jitter=1)
+    data = read_frames(samples, dataset.classes, 112, True, progress=False, apex_jitter=1)
     fold = loso_folds(data.groups)[1]
     model = build_model(cfg, num_classes=3)
-    shared = choose_inputs(cfg, model).prepare(cfg, model, data, torch.device("cpu"), progress=False)
+    shared = choose_input_path(cfg, model).compute(cfg, model, data, torch.device("cpu"), progress=False)
     data.labels = _GuardedLabels(data.labels, fold.test)
-    done = job.run_fold(job.FoldContext(cfg, data, shared, num_classes=3), fold)
+    done = job.run_fold(fit.TrainingContext(cfg, data, shared, num_classes=3), fold)
     assert len(done.y_pred) == len(fold.test) == 6
 
 
@@ -234,8 +235,8 @@ def test_mean_fusion_weights_do_not_depend_on_the_batch_size():
         return head(regions[idx], face[idx]), None
 
     rows = np.arange(7)
-    whole = job.mean_fusion_weights(model=Model(), forward=forward, rows=rows, batch_size=7)
-    batched = job.mean_fusion_weights(model=Model(), forward=forward, rows=rows, batch_size=3)  # 3 + 3 + 1
+    whole = fit.mean_fusion_weights(model=Model(), forward=forward, rows=rows, batch_size=7)
+    batched = fit.mean_fusion_weights(model=Model(), forward=forward, rows=rows, batch_size=3)  # 3 + 3 + 1
     assert whole.keys() == batched.keys() == {"local", "global", "face"}
     for name in whole:
         assert np.allclose(whole[name], batched[name], atol=1e-6)

@@ -14,7 +14,7 @@ from mezoo.displacement.farneback import Farneback
 from mezoo.errors import ConfigError, DataError
 from mezoo.fusion.base import FusionHead
 from mezoo.loso import runner
-from mezoo.loso.prepare import prepare, read_face, read_sequence, to_chw
+from mezoo.engine.frames import read_face, read_frames, read_sequence, to_chw
 from mezoo.model import FRLDGT, build_model
 from tests.conftest import registered
 
@@ -64,7 +64,7 @@ def test_clip_without_frames_after_the_onset_is_named():
 
 def test_prepare_holds_the_sequences():
     samples = SyntheticDataset(subjects=2, clips_per_subject=2, frames=12, size=48).samples()
-    data = prepare(samples, CLASSES, size=48, progress=False, sequence_length=6, interpolate=linear)
+    data = read_frames(samples, CLASSES, size=48, progress=False, sequence_length=6, interpolate=linear)
     assert data.sequence.shape == (4, 6, 3, 48, 48)
     assert torch.equal(data.sequence[:, 0], data.onset)
     frames, landmarks = data.sequence_frames(torch.tensor([1, 3]), "cpu")

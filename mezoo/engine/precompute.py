@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from mezoo.data.cache import DiskCache, digest
 from mezoo.displacement.base import DisplacementProvider
-from mezoo.loso.prepare import Prepared, read_face, to_chw
+from mezoo.engine.frames import Frames, read_face, to_chw
 
 
 def provider_id(name: str, options: Mapping[str, Any], provider: DisplacementProvider | None = None) -> str:
@@ -22,7 +22,7 @@ def provider_id(name: str, options: Mapping[str, Any], provider: DisplacementPro
     return f"{version}{name}:{json.dumps(dict(options), sort_keys=True, default=str)}"
 
 
-def precompute_displacements(provider: DisplacementProvider, pid: str, data: Prepared, size: int, color: bool,
+def precompute_displacements(provider: DisplacementProvider, pid: str, data: Frames, size: int, color: bool,
                              cache: DiskCache | None, device: torch.device | str = "cpu",
                              batch_size: int = 32, progress: bool = True) -> Tensor:
     """The provider's output for every sample of ``data``, from the cache where it is there.
@@ -65,7 +65,7 @@ def precompute_displacements(provider: DisplacementProvider, pid: str, data: Pre
     return torch.from_numpy(np.stack(out)).float()
 
 
-def _sequence(data: Prepared, i: int, size: int, color: bool, device: torch.device | str) -> Tensor:
+def _sequence(data: Frames, i: int, size: int, color: bool, device: torch.device | str) -> Tensor:
     s = data.samples[i]
     frames = [to_chw(read_face(s, t, size, data.faces)[0], color) for t in range(s.onset, s.apex + 1)]
     return torch.from_numpy(np.stack(frames))[None].to(device).float().div_(255)

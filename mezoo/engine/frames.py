@@ -1,4 +1,9 @@
-"""Samples -> tensors: onset and apex frames, landmarks, labels, groups, all in memory."""
+"""Samples -> tensors: onset and apex frames, landmarks, labels, groups, all in memory.
+
+:func:`read_frames` reads them once per run (through the face pipeline,
+:class:`~mezoo.data.faces.FaceReader`); training, LOSO and ``mezoo train`` take the
+:class:`Frames` it returns.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,9 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from mezoo.data.sample import Sample, class_index
+from mezoo.data.sample import Sample, class_index, near_apex
 from mezoo.errors import DataError
-from mezoo.face.pipeline import FaceReader
+from mezoo.data.faces import FaceReader
 
 
 class ShipsAsArrays:
@@ -39,7 +44,7 @@ class ShipsAsArrays:
 
 
 @dataclass
-class Prepared(ShipsAsArrays):
+class Frames(ShipsAsArrays):
     """Everything training needs, one row per sample.
 
     ``onset`` and ``apex`` are ``(N, C, H, W)`` uint8; ``landmarks`` ``(N, 68, 2)`` float32 pixels of
@@ -92,14 +97,14 @@ class Prepared(ShipsAsArrays):
     def sequence_frames(self, idx: Tensor, device: torch.device | str) -> tuple[Tensor, Tensor]:
         """The resampled clips ``(B, T, C, H, W)`` as floats in [0, 1] and the onset landmarks of rows ``idx``."""
         if self.sequence is None:
-            raise ValueError("these samples were prepared without sequences; pass sequence_length to prepare()")
+            raise ValueError("these samples were read without sequences; pass sequence_length to read_frames()")
         return self.sequence[idx].to(device).float().div_(255), self.landmarks[idx].to(device)
 
-    def shipped(self) -> Prepared:
+    def shipped(self) -> Frames:
         """What a fold's job needs, to send to workers: everything but the samples and the face pipeline."""
         return replace(self, samples=[], faces=None)
 
-    def view(self, choice: int) -> Prepared:
+    def view(self, choice: int) -> Frames:
         """The same samples with apex choice ``choice`` (see :meth:`frames`) as their apex."""
         if choice == 0 or self.near is None or self.near_index is None:
             return self
@@ -119,7 +124,7 @@ def read_face(sample: Sample, index: int, size: int, faces: FaceReader | None = 
     """Frame ``index`` of ``sample`` as a calibrated ``size`` x ``size`` face and its 68 landmarks.
 
     ``faces`` is the face pipeline to use (its ``size`` wins); by default one with the default
-    settings and cache. See :class:`mezoo.face.pipeline.FaceReader`.
+    settings and cache. See :class:`mezoo.data.faces.FaceReader`.
     """
     return (faces or _default_reader(size)).read(sample, index)
 
@@ -127,12 +132,6 @@ def read_face(sample: Sample, index: int, size: int, faces: FaceReader | None = 
 @lru_cache(maxsize=4)
 def _default_reader(size: int) -> FaceReader:
     return FaceReader(size=size)
-
-
-def near_apex(sample: Sample, jitter: int) -> list[int]:
-    """The ``jitter`` frames before and after the apex, kept after the onset and inside the clip."""
-    picks = [sample.apex + d for d in range(-jitter, jitter + 1) if d]
-    return [min(max(i, sample.onset + 1, 0), sample.end) for i in picks]
 
 
 #: ``fn(frames, length)``: ``(n, H, W, C)`` -> ``(length, H, W, C)`` floats (see mezoo.data.interpolate)
@@ -174,9 +173,9 @@ def resample(frames: np.ndarray, length: int, interpolate: Interpolator, color: 
     return np.stack([to_chw(f, color) for f in resampled])
 
 
-def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, color: bool = True,
+def read_frames(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, color: bool = True,
             progress: bool = True, apex_jitter: int = 0, faces: FaceReader | None = None,
-            sequence_length: int = 0, interpolate: Interpolator | None = None) -> Prepared:
+            sequence_length: int = 0, interpolate: Interpolator | None = None) -> Frames:
     """Read the onset and apex of every sample at ``size`` x ``size`` (and, with ``apex_jitter``
     = j, the j frames on each side of the apex), calibrated by the face pipeline ``faces``.
 
@@ -208,7 +207,7 @@ def prepare(samples: Sequence[Sample], classes: Sequence[str], size: int = 224, 
             near.append(np.stack([to_chw(read_face(s, i, size, faces)[0], color) for i in index]))
         if sequence_length:
             sequences.append(read_sequence(s, sequence_length, interpolate, size, color, faces))  # type: ignore[arg-type]
-    return Prepared(
+    return Frames(
         samples=list(samples),
         keys=[s.key for s in samples],
         groups=np.array([s.group for s in samples]),

@@ -1,5 +1,8 @@
 """The face pipeline: from a sample's frames to calibrated faces and landmarks, cached on disk.
 
+(The geometry is :mod:`mezoo.face.calibration`, the detection :mod:`mezoo.face.landmarks`; this
+module applies them to the samples of datasets.)
+
 For a clip of a real dataset, the face is found and its 68 landmarks fitted on the **onset**
 frame only; the similarity transform that calibrates them to the canonical template is then
 applied to every frame of the clip. Calibrating each frame on its own landmarks would add the
@@ -12,14 +15,14 @@ Samples whose dataset knows its landmarks (``synthetic``) skip dlib: their frame
 The calibrated face fills the canvas from brows to chin (:mod:`mezoo.face.template`). Where the
 canvas reaches past the source image (the corners of a tilted tight crop, the forehead above a
 crop that starts at the brows), its pixels are 0 and the clip's validity mask
-(:attr:`ClipFace.mask`) says so: every frame of a clip shares the onset's transform, so one mask
+(:attr:`~mezoo.face.calibration.Calibration.mask`) says so: every frame of a clip shares the onset's transform, so one mask
 serves the whole clip. Displacement providers compute and normalise over the valid pixels only.
 
 Both steps are cached (:class:`mezoo.data.cache.DiskCache`, namespace ``faces``), keyed by the
 frame file's content and the settings, so dlib runs once per clip across all folds and runs:
 
 - per clip: the onset's raw landmarks, the calibration matrix, the calibrated landmarks, the AU
-  boxes, how the face was found (:data:`STATUSES`), how many faces the onset held and its size
+  boxes, how the face was found (:data:`~mezoo.face.calibration.STATUSES`), how many faces the onset held and its size
   (from which the validity mask is recomputed);
 - per frame: the calibrated ``size`` x ``size`` RGB face.
 """
@@ -27,21 +30,18 @@ frame file's content and the settings, so dlib runs once per clip across all fol
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import torch
+from tqdm.auto import tqdm
 
 from mezoo.data.cache import DiskCache, digest
-from mezoo.data.sample import Sample
+from mezoo.data.sample import Sample, near_apex
 from mezoo.errors import DataError
-from mezoo.face.au_regions import au_boxes
-from mezoo.face.landmarks import (
-    FaceError, LandmarkDetector, calibration_matrix, eye_angle, transform_points, valid_mask, warp_face,
-)
+from mezoo.face.calibration import STATUSES, Calibration, calibration
+from mezoo.face.landmarks import FaceError, LandmarkDetector
 
 if TYPE_CHECKING:
     from mezoo.settings import FaceSettings
@@ -49,45 +49,6 @@ if TYPE_CHECKING:
 #: Bumped when what the pipeline stores changes, so old cache entries are not reused.
 #: 2: template from real faces, brows-to-chin framing, least-squares fit, zero fill and mask.
 CACHE_VERSION = "2"
-
-#: How a clip's face was found: from the dataset, by the detector, by its fallbacks (see
-#: :class:`~mezoo.face.landmarks.LandmarkDetector`), or not at all.
-STATUSES = ("known", "detected", "padded", "whole_image", "failed")
-
-
-@dataclass(frozen=True)
-class ClipFace:
-    """How a clip's face was found and calibrated.
-
-    ``matrix`` ``(2, 3)`` maps the raw frames into the calibrated ``size`` x ``size`` face;
-    ``landmarks`` ``(68, 2)`` are the onset's landmarks there, ``raw`` in the raw onset frame;
-    ``boxes`` ``(9, 4)`` the AU boxes (:func:`mezoo.face.au_boxes`) of ``landmarks``.
-    ``status``: one of :data:`STATUSES`: ``known`` (landmarks from the dataset), ``detected``,
-    ``padded`` or ``whole_image`` (the two fallbacks), or ``failed``. ``mask`` ``(size, size)``
-    bool: which calibrated pixels come from the source image (all ``False`` when failed);
-    ``faces``: how many faces the detector found on the onset (the largest is used); ``shape``:
-    the onset frame's ``(height, width)``.
-    """
-
-    status: str
-    matrix: np.ndarray
-    landmarks: np.ndarray
-    raw: np.ndarray
-    boxes: np.ndarray
-    frame: str
-    mask: np.ndarray
-    faces: int
-    shape: tuple[int, int]
-
-    @property
-    def eye_angle(self) -> float:
-        """The eye line's angle after calibration, in degrees (NaN when failed)."""
-        return eye_angle(self.landmarks) if self.status != "failed" else float("nan")
-
-    @property
-    def valid(self) -> float:
-        """The fraction of the canvas that comes from the source image."""
-        return float(self.mask.mean())
 
 
 class FaceReader:
@@ -119,7 +80,7 @@ class FaceReader:
         self.failures: list[tuple[str, str]] = []
         self._quality: dict[str, list[tuple[float, float]]] = {}  # per dataset: (eye angle, valid fraction)
         self._detector = detector
-        self._clips: dict[tuple, ClipFace] = {}  # by sample key, onset frame and onset
+        self._clips: dict[tuple, Calibration] = {}  # by sample key, onset frame and onset
 
     @classmethod
     def from_settings(cls, face: FaceSettings, cache_dir: str | Path | None = None, cache: bool = True) -> FaceReader:
@@ -133,14 +94,15 @@ class FaceReader:
             self._detector = LandmarkDetector(self.predictor, self.upsample, self.fallback, self.detect_size)
         return self._detector
 
-    def settings(self) -> tuple[Any, ...]:
+    def _cache_key(self) -> tuple[Any, ...]:
+        """What a clip's calibration depends on, besides its onset frame (part of its cache key)."""
         predictor = self.detector.predictor_path
         return (CACHE_VERSION, self.size, self.margin, self.upsample, self.fallback, self.detect_size,
                 predictor.name, predictor.stat().st_size)
 
     # -- clips -------------------------------------------------------------------------------
 
-    def clip(self, sample: Sample) -> ClipFace:
+    def clip(self, sample: Sample) -> Calibration:
         """The clip's calibration, found on its onset frame (cached). Never raises for a face
         that is not found: the status says ``failed``; :meth:`read` raises."""
         memo = (sample.key, str(sample.frames[sample.onset]) if sample.frames else id(sample.source), sample.onset)
@@ -154,67 +116,46 @@ class FaceReader:
         counts = self.counts.setdefault(sample.dataset, Counter())
         counts[face.status] += 1
         counts["several_faces"] += face.faces > 1
-        if face.status == "failed":
+        if face.failed:
             self.failures.append((sample.key, face.frame))
         else:
             self._quality.setdefault(sample.dataset, []).append((face.eye_angle, face.valid))
         return face
 
-    def _known(self, sample: Sample) -> ClipFace:
+    def _known(self, sample: Sample) -> Calibration:
         frame = sample.read_frame(sample.onset)
         h, w = frame.shape[:2]
         matrix = np.array([[self.size / w, 0, 0], [0, self.size / h, 0]], dtype=np.float64)
-        raw = np.asarray(sample.known_landmarks(sample.onset), dtype=np.float64)
-        return self.clip_face("known", matrix, raw, "", 1, (h, w))
+        return calibration(sample.known_landmarks(sample.onset), self.size, self.margin, status="known",
+                           shape=(h, w), matrix=matrix)
 
-    def _detect(self, sample: Sample) -> ClipFace:
+    def _detect(self, sample: Sample) -> Calibration:
         content, path = self._content(sample, sample.onset)
-        key = digest("face-clip", *self.settings(), content)
+        key = digest("face-clip", *self._cache_key(), content)
         shapes = {"status": (), "matrix": (2, 3), "raw": (68, 2), "faces": (), "shape": (2,)}
         record = self.cache.load_arrays(key, shapes) if self.cache is not None else None
         if record is not None:
-            return self.clip_face(STATUSES[int(record["status"])], record["matrix"], record["raw"], path,
-                                  int(record["faces"]), tuple(int(v) for v in record["shape"]))
+            status = STATUSES[int(record["status"])]
+            return calibration(record["raw"], self.size, self.margin, status=status, frame=path,
+                               faces=int(record["faces"]), shape=tuple(record["shape"]), matrix=record["matrix"])
         image = self._decode(sample, sample.onset, content, path)
-        status, matrix, raw, faces = self.locate(image)
-        face = self.clip_face(status, matrix, raw, path, faces, image.shape[:2])
+        face = self.detector.calibrate(image, self.size, self.margin, name=path)
         if self.cache is not None:
             self.cache.save_arrays(key, {"status": np.array(STATUSES.index(face.status)), "matrix": face.matrix,
                                          "raw": face.raw, "faces": np.array(face.faces), "shape": np.array(face.shape)})
         return face
 
-    def locate(self, image: np.ndarray) -> tuple[str, np.ndarray, np.ndarray, int]:
-        """How the face in ``image`` was found (a status), the calibration matrix ``(2, 3)``, the
-        raw landmarks ``(68, 2)`` and how many faces the detector found (the largest is used);
-        NaN-filled with status ``failed`` when there is no face."""
-        found = self.detector(image)
-        if found is None:
-            return "failed", np.full((2, 3), np.nan), np.full((68, 2), np.nan), 0
-        return found.how, calibration_matrix(found.landmarks, self.size, self.margin), found.landmarks, found.faces
-
-    def clip_face(self, status: str, matrix: np.ndarray, raw: np.ndarray, frame: str, faces: int,
-                  shape: tuple[int, int]) -> ClipFace:
-        """A clip's record from its calibration: landmarks moved into the face, their AU boxes, and
-        the validity mask of a ``shape`` source image."""
-        if status == "failed":
-            return ClipFace(status, matrix, np.full((68, 2), np.nan), raw, np.full((9, 4), np.nan), frame,
-                            np.zeros((self.size, self.size), dtype=bool), faces, shape)
-        landmarks = transform_points(raw, matrix)
-        boxes = au_boxes(torch.as_tensor(landmarks)).numpy()
-        return ClipFace(status, matrix, landmarks, raw, boxes, frame, valid_mask(shape, matrix, self.size), faces,
-                        shape)
-
-    def calibrate(self, image: np.ndarray, name: str = "the image") -> ClipFace:
-        """A single photo's calibration (no cache); :func:`~mezoo.face.landmarks.warp_face` with
-        its ``matrix`` gives the calibrated face.
+    def calibrate(self, image: np.ndarray, name: str = "the image") -> Calibration:
+        """A single photo's calibration (no cache); :meth:`~mezoo.face.calibration.Calibration.warp`
+        gives the calibrated face.
 
         Raises:
             FaceError: no face in ``image``.
         """
-        status, matrix, raw, faces = self.locate(image)
-        if status == "failed":
+        face = self.detector.calibrate(image, self.size, self.margin, name=name)
+        if face.failed:
             raise FaceError(f"no face found in {name}; give a frontal face photo")
-        return self.clip_face(status, matrix, raw, name, faces, image.shape[:2])
+        return face
 
     def mask(self, sample: Sample) -> np.ndarray:
         """The ``(size, size)`` bool validity mask of ``sample``'s calibrated frames (all ``True``
@@ -243,7 +184,7 @@ class FaceReader:
                 known = known * [self.size / w, self.size / h]
             return frame, known
         face = self.clip(sample)
-        if face.status == "failed":
+        if face.failed:
             raise FaceError(
                 f"sample {sample.key}: no face found in its onset frame {face.frame} (dataset {sample.dataset}, "
                 f"subject {sample.subject}, episode {sample.episode}); check the frame, or leave the sample out "
@@ -260,7 +201,7 @@ class FaceReader:
             self.cache.save(key, frame)
         return frame, face.landmarks
 
-    def _warp(self, sample: Sample, face: ClipFace, index: int, content: bytes | np.ndarray, path: str) -> np.ndarray:
+    def _warp(self, sample: Sample, face: Calibration, index: int, content: bytes | np.ndarray, path: str) -> np.ndarray:
         image = self._decode(sample, index, content, path)
         if image.shape[:2] != face.shape:
             raise DataError(
@@ -269,7 +210,7 @@ class FaceReader:
                 f"onset's transform, so they must share one size: restore the frame or exclude the sample with "
                 f"{sample.exclude_hint}"
             )
-        return warp_face(image, face.matrix, self.size)
+        return face.warp(image)
 
     def _content(self, sample: Sample, index: int) -> tuple[bytes | np.ndarray, str]:
         """What identifies frame ``index``: its file's bytes (or, in memory, its pixels) and path."""
@@ -309,3 +250,24 @@ class FaceReader:
                          "eye_angle": round(float(np.median(np.abs(angles))), 2) if len(angles) else float("nan"),
                          "valid": round(float(np.median(valid)), 3) if len(valid) else float("nan")})
         return rows
+
+
+def prepare_faces(samples: list[Sample], reader: FaceReader, apex_jitter: int = 0, all_frames: bool = False,
+                  progress: bool = True) -> int:
+    """Fill ``reader``'s cache for ``samples`` (what ``mezoo prepare`` does): each clip's face found
+    and calibrated, then its onset, apex and apex-jitter neighbours (``all_frames``: every frame from
+    onset to offset) warped. Clips with no face are skipped (``reader.failures`` lists them,
+    ``reader.summary()`` counts them). Interrupt it at any time: what is cached stays cached.
+
+    Returns:
+        How many frames were calibrated.
+    """
+    frames = 0
+    for s in tqdm(samples, desc="preparing faces", unit="clip", disable=not progress):
+        if reader.clip(s).failed:
+            continue
+        wanted = range(s.onset, s.offset + 1) if all_frames else [s.onset, s.apex, *near_apex(s, apex_jitter)]
+        for i in dict.fromkeys(wanted):
+            reader.read(s, i)
+            frames += 1
+    return frames

@@ -1,4 +1,8 @@
-"""Training one fold and predicting its held-out subject."""
+"""The training loop: a model trained on some rows for a number of epochs, and its predictions.
+
+It knows no evaluation protocol: LOSO (:mod:`mezoo.loso.job`) trains one model per fold with it,
+``mezoo train`` (:mod:`mezoo.inference.train`) one on every subject.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from mezoo.model import FRLDGT
 if TYPE_CHECKING:
     from mezoo.settings import TrainSettings
 
-#: rows -> (logits, the displacement provider's own loss or None); the runner decides how
+#: rows -> (logits, the displacement provider's own loss or None); the input path decides how
 Forward = Callable[[Tensor], tuple[Tensor, Tensor | None]]
 #: a random generator -> a self-supervised loss on a batch of training pairs
 PairLoss = Callable[[torch.Generator], Tensor]
@@ -41,11 +45,12 @@ def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> Tensor | N
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def train_fold(model: FRLDGT, forward: Forward, *, train_idx: np.ndarray, train_labels: np.ndarray,
-               num_classes: int, train: TrainSettings, device: torch.device, seed: int,
-               fold_name: str, progress: bool = True, pair_loss: PairLoss | None = None) -> list[float]:
+def train_epochs(model: FRLDGT, forward: Forward, *, train_idx: np.ndarray, train_labels: np.ndarray,
+                 num_classes: int, train: TrainSettings, device: torch.device, seed: int,
+                 fold_name: str, progress: bool = True, pair_loss: PairLoss | None = None) -> list[float]:
     """Train ``model`` on the rows ``train_idx`` (labelled ``train_labels``) for ``train.epochs`` epochs.
 
+    ``fold_name`` names the model in bars and messages (a fold's subject, or ``all subjects``).
     Only the training labels are passed in, so the test subject's labels cannot leak into
     training.
 

@@ -13,11 +13,10 @@ from click.testing import CliRunner
 from mezoo.cli import cli
 from mezoo.data.casme2 import CASME2
 from mezoo.face import AU_REGION_NAMES, au_boxes, canonical_landmarks
-from mezoo.face.landmarks import (
-    PREDICTOR_ENV, FaceError, LandmarkDetector, calibration_matrix, find_predictor, transform_points, warp_face,
-)
-from mezoo.face.pipeline import FaceReader
-from mezoo.loso.prepare import prepare
+from mezoo.data.faces import FaceReader
+from mezoo.face.calibration import calibration_matrix, transform_points, warp
+from mezoo.face.landmarks import PREDICTOR_ENV, FaceError, LandmarkDetector, find_predictor
+from mezoo.engine.frames import read_frames
 from tests.data.native_trees import casme2_tree
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -84,7 +83,7 @@ def test_calibration_levels_the_eyes(photo, detector, degrees):
     assert found is not None
     assert abs(eye_angle(found.landmarks)) > abs(degrees) - 8  # tilted before
     matrix = calibration_matrix(found.landmarks, 224)
-    face = warp_face(tilted, matrix, 224)
+    face = warp(tilted, matrix, 224)
     landmarks = transform_points(found.landmarks, matrix)
     assert face.shape == (224, 224, 3) and face.dtype == np.uint8
     assert abs(eye_angle(landmarks)) < 2.0  # level after
@@ -253,10 +252,10 @@ def test_prepare_command_and_prepared_tensors(photo, tmp_path):
     assert result.exit_code == 0, result.output
     assert "| casme2 | 3 | 2 | 0 | 0 | 1 | 0 |" in result.output
     assert "No face: casme2/sub03/EP07_01" in result.output
-    # prepare() of the two good clips reads from that cache: same faces, (N, C, 112, 112)
+    # read_frames() of the two good clips reads from that cache: same faces, (N, C, 112, 112)
     reader = FaceReader(size=112, cache_dir=cache)
     good = CASME2(root, exclude=["sub03/EP07_01"]).samples()
-    data = prepare(good, ("happiness", "disgust", "repression", "surprise", "others"), 112, True, progress=False,
+    data = read_frames(good, ("happiness", "disgust", "repression", "surprise", "others"), 112, True, progress=False,
                    apex_jitter=1, faces=reader)
     assert data.onset.shape == (2, 3, 112, 112) and data.near.shape == (2, 2, 3, 112, 112)
     assert data.landmarks.shape == (2, 68, 2)

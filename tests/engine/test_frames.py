@@ -5,7 +5,8 @@ import torch
 
 from mezoo.data import Sample
 from mezoo.data.synthetic import CLASSES, SyntheticDataset
-from mezoo.loso.prepare import near_apex, prepare, read_face, to_chw
+from mezoo.data.sample import near_apex
+from mezoo.engine.frames import read_face, read_frames, to_chw
 
 
 def test_near_apex_stays_inside_the_clip():
@@ -20,7 +21,7 @@ def test_near_apex_stays_inside_the_clip():
 
 def test_apex_choices_and_views():
     samples = SyntheticDataset(subjects=2, clips_per_subject=2, size=48).samples()
-    data = prepare(samples, CLASSES, size=48, progress=False, apex_jitter=1)
+    data = read_frames(samples, CLASSES, size=48, progress=False, apex_jitter=1)
     assert data.apex_choices == 3 and data.near.shape == (4, 2, 3, 48, 48)
     rows = torch.arange(4)
     _, apex, _ = data.frames(rows, "cpu", torch.zeros(4, dtype=torch.long))

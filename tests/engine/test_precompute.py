@@ -8,8 +8,8 @@ from mezoo.data.cache import DiskCache, digest
 from mezoo.data.synthetic import CLASSES, SyntheticDataset
 from mezoo.displacement import Farneback
 from mezoo.displacement.dynamic_image import DynamicImage
-from mezoo.loso.precompute import precompute_displacements, provider_id
-from mezoo.loso.prepare import prepare
+from mezoo.engine.frames import read_frames
+from mezoo.engine.precompute import precompute_displacements, provider_id
 
 
 class CountingFarneback(Farneback):
@@ -23,7 +23,7 @@ class CountingFarneback(Farneback):
 @pytest.fixture(scope="module")
 def data():
     samples = SyntheticDataset(subjects=2, clips_per_subject=3, size=64).samples()
-    return prepare(samples, CLASSES, size=64, progress=False)
+    return read_frames(samples, CLASSES, size=64, progress=False)
 
 
 def test_second_run_reads_the_cache(data, tmp_path):

@@ -13,7 +13,7 @@ work as in one process. ``tasks`` is read lazily, one task when the executor has
 runner claims a fold (its lock in the run directory) only when it hands it out.
 
 Built in: ``local`` (in this process, one fold after another; the default) and ``ray`` (each fold a
-Ray task; :mod:`mezoo.loso.ray_executor`).
+Ray task; :mod:`mezoo.engine.ray_executor`).
 """
 
 from __future__ import annotations

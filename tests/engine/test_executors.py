@@ -8,7 +8,7 @@ from mezoo import hookimpl
 from mezoo.errors import ConfigError, UnknownComponentError
 from mezoo.loso import runner
 from mezoo.loso.ablate import run_ablation
-from mezoo.loso.executors import Executor, LocalExecutor, Outcome
+from mezoo.engine.executors import Executor, LocalExecutor, Outcome
 from tests.conftest import registered
 
 SUBJECTS = ["synthetic/s00", "synthetic/s01", "synthetic/s02"]
@@ -55,7 +55,7 @@ def test_an_unknown_executor_is_named_before_any_work(tiny_config):
 
 
 def test_ray_not_installed_is_one_line(tiny_config, monkeypatch):
-    from mezoo.loso import ray_executor
+    from mezoo.engine import ray_executor
 
     monkeypatch.setattr(ray_executor.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=r'needs Ray, which is not installed here: pip install "mezoo\[ray\]"'):
@@ -135,13 +135,13 @@ def test_an_unreachable_ray_address_is_one_line_before_the_data(tiny_config, tmp
     """Ray itself retries a dead address for minutes; mezoo names it at once, before reading frames."""
     import socket
 
-    from mezoo.loso import inputs
+    from mezoo.engine import inputs
 
     pytest.importorskip("ray")
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setattr(inputs, "prepare", lambda *a, **k: pytest.fail("the data was read"))
+    monkeypatch.setattr(inputs, "read_frames", lambda *a, **k: pytest.fail("the data was read"))
     settings = tiny_config(run={"executor": "ray", "ray": {"address": f"127.0.0.1:{port}"}})
     with pytest.raises(ConfigError, match=rf"nothing answers at run.ray.address '127.0.0.1:{port}' .*is the Ray "
                                           r"cluster up\?") as error:

@@ -1,11 +1,11 @@
-"""The spotting arithmetic, the motion_energy apex spotter, and reading videos back."""
+"""The spotting arithmetic and the motion_energy apex spotter."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from mezoo.inference import spotting
+from mezoo.face import spotting
 
 
 def test_returning_motion_counts_motion_that_comes_back_only():
@@ -55,22 +55,3 @@ def test_motion_energy_finds_the_apex_of_synthetic_clips():
     errors = [abs(motion_energy(s) - s.apex) for s in samples]
     assert np.mean(errors) <= 1.2, errors
     assert np.mean(errors) < np.mean([abs(middle(s) - s.apex) for s in samples])
-
-
-def test_reading_a_video_from_a_frame_gives_the_frames_read_in_order(tmp_path):
-    from mezoo.inference.video import open_video, read_frames
-
-    path = tmp_path / "v.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (160, 120))
-    for i in range(40):
-        frame = np.full((120, 160, 3), 40, np.uint8)
-        cv2.putText(frame, str(i), (20, 80), cv2.FONT_HERSHEY_SIMPLEX, 2, (255, 255, 255), 3)
-        writer.write(frame)
-    writer.release()
-    info = open_video(path)
-    assert (info.fps, info.frames, info.width, info.height) == (25.0, 40, 160, 120)
-    everything = dict(read_frames(path, 0, 39))
-    assert sorted(everything) == list(range(40))
-    for index, frame in read_frames(path, 23, 26):
-        assert np.array_equal(frame, everything[index])
-    assert [i for i, _ in read_frames(path, 38, 100)] == [38, 39]

@@ -1,5 +1,8 @@
 """Spotting micro-expressions: when does part of the face move, and come back, within half a second?
 
+These are the primitives that the apex spotter of clips (:func:`mezoo.data.apex.motion_energy`)
+and the video tracker (:mod:`mezoo.inference.video`) share.
+
 Motion is measured on the face calibrated to a small canvas (:data:`CANVAS` px, brows to chin, as
 the face pipeline frames it), as Farneback optical flow averaged in a :data:`GRID` x :data:`GRID`
 grid of blocks. The median block vector is subtracted, so a head that shifts as a whole does not
@@ -22,6 +25,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from mezoo.face.calibration import Calibration
+
 #: side of the face canvas motion is measured on
 CANVAS = 112
 #: blocks per side
@@ -30,11 +35,9 @@ GRID = 8
 REFERENCE_SIZE = 224
 
 
-def grey_face(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``image`` (RGB or grey) warped by ``matrix`` (a calibration to :data:`CANVAS`) as grey uint8."""
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    return cv2.warpAffine(grey, matrix, (CANVAS, CANVAS), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=0)
+def grey_face(image: np.ndarray, face: Calibration) -> np.ndarray:
+    """``image`` (RGB or grey) on the canvas of ``face`` (a calibration to :data:`CANVAS`), as grey uint8."""
+    return face.warp(image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
 
 
 def block_flow(first: np.ndarray, second: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:

@@ -6,7 +6,7 @@ and stopped at the end; ``auto`` or ``ray://HOST:10001`` joins a running cluster
 mezoo and the plugins the run uses installed (workers load plugins from entry points, as
 ``mezoo`` does).
 
-- The run contexts (settings, prepared frames, precomputed model inputs) go to the object store
+- The run contexts (settings, the frames read once, precomputed model inputs) go to the object store
   once (``ray.put``); every task reads them from there (on the same machine without a copy).
 - One task per fold, asking for ``run.ray.num_cpus`` CPUs (its torch threads too) and
   ``run.ray.num_gpus`` GPUs (default: one when the cluster has GPUs and ``run.device`` is not
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mezoo.errors import ConfigError, MezooError, UnknownComponentError
-from mezoo.loso.executors import Executor, Outcome, Task
+from mezoo.engine.executors import Executor, Outcome, Task
 from mezoo.settings import Settings
 
 #: how many tasks are handed out per task the cluster can run at once

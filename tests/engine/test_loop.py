@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from mezoo.errors import TrainingError
-from mezoo.loso.trainer import check_trained, class_weights, predict, train_fold
+from mezoo.engine.loop import check_trained, class_weights, predict, train_epochs
 from mezoo.settings import load_settings
 
 
@@ -43,7 +43,7 @@ def _train(model, x, labels, steps_taken=None, **train):
         return model.fusion(x[rows]), None
 
     rows = np.arange(len(labels))
-    history = train_fold(model, forward, train_idx=rows, train_labels=labels, num_classes=3, train=settings.train,
+    history = train_epochs(model, forward, train_idx=rows, train_labels=labels, num_classes=3, train=settings.train,
                          device=torch.device("cpu"), seed=0, fold_name="s01", progress=False)
     return history, forward
 

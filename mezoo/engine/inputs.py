@@ -1,6 +1,6 @@
-"""How a fold's model meets its samples: the input path, chosen once per run.
+"""How a model meets its samples: the input path, chosen once per run.
 
-:func:`choose_inputs` picks one of five paths from the model and the training settings:
+:func:`choose_input_path` picks one of five paths from the model and the training settings:
 
 - :class:`Precomputed`: a deterministic provider (Farneback, the shipped DGM, ...), no apex jitter,
   no augmentation. The fusion head's inputs (region crops and full face) are computed once per
@@ -12,12 +12,12 @@
   frames and displacement are augmented alike, then its regions are cut.
 - :class:`Live`: a trainable provider: the model runs on the frames (its own loss added in
   training); its self-supervision pairs, if it takes any, are read once.
-- :class:`Sequence`: a sequence head (FRL-DGT-S): each clip resampled to T frames; displacements
+- :class:`Resampled`: a sequence head (FRL-DGT-S): each clip resampled to T frames; displacements
   per batch.
 
-A path reads the frames it needs (:meth:`ModelInputs.read`), computes what every fold shares
-(:meth:`ModelInputs.prepare`; the object an executor ships once to its workers), and gives each
-fold's model its forward (:meth:`ModelInputs.forward`).
+A path reads the frames it needs (:meth:`InputPath.read`), computes what every model of the run
+shares (:meth:`InputPath.compute`: for LOSO, the object an executor ships once to its workers),
+and gives each model its forward (:meth:`InputPath.forward`).
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from mezoo.augment import Augment, Augmentation
 from mezoo.data.cache import DiskCache
 from mezoo.data.sample import Dataset
 from mezoo.errors import ConfigError
-from mezoo.face.pipeline import FaceReader
-from mezoo.loso.precompute import precompute_displacements, provider_id
-from mezoo.loso.prepare import Pairs, Prepared, ShipsAsArrays, prepare, read_pairs
-from mezoo.loso.trainer import Forward
+from mezoo.data.faces import FaceReader
+from mezoo.engine.frames import Frames, Pairs, ShipsAsArrays, read_frames, read_pairs
+from mezoo.engine.loop import Forward
+from mezoo.engine.precompute import precompute_displacements, provider_id
 from mezoo.model import FRLDGT
 from mezoo.settings import Settings
 
@@ -52,10 +52,10 @@ def augmentations(settings: Settings) -> tuple[Augment, list[Augmentation]]:
     return geometric, extra
 
 
-def choose_inputs(settings: Settings, model: FRLDGT) -> type[ModelInputs]:
+def choose_input_path(settings: Settings, model: FRLDGT) -> type[InputPath]:
     """The input path of ``model`` trained as ``settings`` say (the module docstring lists them)."""
     if model.fusion.sequence:
-        return Sequence
+        return Resampled
     if model.displacement.trainable:
         return Live
     geometric, extra = augmentations(settings)
@@ -64,8 +64,8 @@ def choose_inputs(settings: Settings, model: FRLDGT) -> type[ModelInputs]:
     return Jittered if settings.train.apex_jitter else Precomputed
 
 
-class ModelInputs(ShipsAsArrays, ABC):
-    """An input path: what every fold of a run shares, and each fold's forward."""
+class InputPath(ShipsAsArrays, ABC):
+    """An input path: what every model of a run shares (every fold, for LOSO), and each model's forward."""
 
     #: the path's name (recorded in a run's ``report.json``)
     name: ClassVar[str]
@@ -73,20 +73,21 @@ class ModelInputs(ShipsAsArrays, ABC):
     pairs: Pairs | None = None
 
     @classmethod
-    def read(cls, settings: Settings, dataset: Dataset, samples: list[Any], progress: bool) -> Prepared:
+    def read(cls, settings: Settings, dataset: Dataset, samples: list[Any], progress: bool) -> Frames:
         """Read the frames this path needs: each sample's onset and apex (and apex neighbours)."""
         faces = FaceReader.from_settings(settings.face, settings.run.cache_dir)
-        return prepare(samples, dataset.classes, settings.face.size, settings.face.color, progress,
+        return read_frames(samples, dataset.classes, settings.face.size, settings.face.color, progress,
                        settings.train.apex_jitter, faces)
 
     @classmethod
     @abstractmethod
-    def prepare(cls, settings: Settings, model: FRLDGT, data: Prepared, device: torch.device,
-                progress: bool) -> ModelInputs:
-        """Compute what every fold shares (``model`` is the run's untrained model, moved to ``device``)."""
+    def compute(cls, settings: Settings, model: FRLDGT, data: Frames, device: torch.device,
+                progress: bool) -> InputPath:
+        """Compute what every model of the run shares (``model`` is the run's untrained model, moved
+        to ``device``)."""
 
     @abstractmethod
-    def forward(self, model: FRLDGT, data: Prepared, settings: Settings, generator: torch.Generator,
+    def forward(self, model: FRLDGT, data: Frames, settings: Settings, generator: torch.Generator,
                 device: torch.device) -> Forward:
         """rows of ``data`` -> (logits, the provider's own loss or ``None``), in training or evaluation as
         ``model`` is; evaluation is unaugmented, at the annotated apex."""
@@ -104,7 +105,7 @@ class FusionInputs(ShipsAsArrays):
     face: Tensor
 
     @classmethod
-    def compute(cls, model: FRLDGT, data: Prepared, displacements: Tensor, device: torch.device,
+    def compute(cls, model: FRLDGT, data: Frames, displacements: Tensor, device: torch.device,
                 batch_size: int, progress: bool) -> FusionInputs:
         regions, faces = [], []
         rows = torch.arange(len(data.keys))
@@ -128,7 +129,7 @@ class FusionInputs(ShipsAsArrays):
         return lambda idx: (model.fusion(*self.rows(idx, device)), None)
 
 
-def _precompute(settings: Settings, model: FRLDGT, data: Prepared, device: torch.device,
+def _precompute(settings: Settings, model: FRLDGT, data: Frames, device: torch.device,
                 progress: bool) -> list[Tensor]:
     """A deterministic provider's displacements for every sample at each apex choice (disk-cached)."""
     provider, name = model.displacement, settings.displacement.name
@@ -139,7 +140,7 @@ def _precompute(settings: Settings, model: FRLDGT, data: Prepared, device: torch
             for c in range(data.apex_choices)]
 
 
-def _random_choice(data: Prepared, idx: Tensor, generator: torch.Generator) -> Tensor | None:
+def _random_choice(data: Frames, idx: Tensor, generator: torch.Generator) -> Tensor | None:
     """An apex choice per row (0 the annotated apex, k its k-th neighbour), or ``None`` without jitter."""
     if data.apex_choices == 1:
         return None
@@ -147,39 +148,39 @@ def _random_choice(data: Prepared, idx: Tensor, generator: torch.Generator) -> T
 
 
 @dataclass
-class Precomputed(ModelInputs):
+class Precomputed(InputPath):
     """The head's inputs at the annotated apex, computed once; a fold trains the head alone."""
 
     name: ClassVar[str] = "precomputed"
     inputs: FusionInputs
 
     @classmethod
-    def prepare(cls, settings: Settings, model: FRLDGT, data: Prepared, device: torch.device,
+    def compute(cls, settings: Settings, model: FRLDGT, data: Frames, device: torch.device,
                 progress: bool) -> Precomputed:
         model = model.to(device)
         displacements = _precompute(settings, model, data, device, progress)[0]
         return cls(FusionInputs.compute(model, data, displacements, device, settings.train.batch_size, progress))
 
-    def forward(self, model: FRLDGT, data: Prepared, settings: Settings, generator: torch.Generator,
+    def forward(self, model: FRLDGT, data: Frames, settings: Settings, generator: torch.Generator,
                 device: torch.device) -> Forward:
         return self.inputs.forward(model, device)
 
 
 @dataclass
-class Jittered(ModelInputs):
+class Jittered(InputPath):
     """The head's inputs at the apex (``choices[0]``) and at each neighbour, computed once."""
 
     name: ClassVar[str] = "jittered"
     choices: list[FusionInputs]
 
     @classmethod
-    def prepare(cls, settings: Settings, model: FRLDGT, data: Prepared, device: torch.device,
+    def compute(cls, settings: Settings, model: FRLDGT, data: Frames, device: torch.device,
                 progress: bool) -> Jittered:
         model = model.to(device)
         return cls([FusionInputs.compute(model, data.view(c), d, device, settings.train.batch_size, progress)
                     for c, d in enumerate(_precompute(settings, model, data, device, progress))])
 
-    def forward(self, model: FRLDGT, data: Prepared, settings: Settings, generator: torch.Generator,
+    def forward(self, model: FRLDGT, data: Frames, settings: Settings, generator: torch.Generator,
                 device: torch.device) -> Forward:
         evaluate = self.choices[0].forward(model, device)
 
@@ -198,18 +199,30 @@ class Jittered(ModelInputs):
         return forward
 
 
+@dataclass
+class AugmentedBatch:
+    """A training batch after augmentation: ``onset``, ``apex`` ``(B, C, H, W)``, the ``landmarks``
+    ``(B, 68, 2)`` moved with them, the ``displacement`` (``None`` when none was given) and the
+    validity ``mask`` ``(B, 1, H, W)`` (``None``: all valid)."""
+
+    onset: Tensor
+    apex: Tensor
+    landmarks: Tensor
+    displacement: Tensor | None
+    mask: Tensor | None
+
+
 class _Augmenting:
     """A training batch's onset, apex (and displacement) augmented alike, landmarks and mask moved with them."""
 
-    def __init__(self, model: FRLDGT, data: Prepared, settings: Settings, generator: torch.Generator,
+    def __init__(self, model: FRLDGT, data: Frames, settings: Settings, generator: torch.Generator,
                  device: torch.device):
         self.data, self.generator, self.device = data, generator, device
         self.augment, self.extra = augmentations(settings)
         self.channels = data.onset.shape[1]
         self.vector = slice(2 * self.channels, 2 * self.channels + 2) if model.displacement.vector_field else None
 
-    def __call__(self, idx: Tensor, choice: Tensor | None,
-                 displacement: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
+    def __call__(self, idx: Tensor, choice: Tensor | None, displacement: Tensor | None) -> AugmentedBatch:
         c = self.channels
         onset, apex, landmarks = self.data.frames(idx, self.device, choice)
         mask = self.data.masks(idx, self.device)
@@ -222,11 +235,11 @@ class _Augmenting:
         d = stack[:, 2 * c:] if displacement is not None else None
         for aug in self.extra:
             onset, apex, d, landmarks = aug(onset, apex, d, landmarks, self.vector is not None, self.generator)
-        return onset, apex, landmarks, d, mask
+        return AugmentedBatch(onset, apex, landmarks, d, mask)
 
 
 @dataclass
-class Augmented(ModelInputs):
+class Augmented(InputPath):
     """Displacements at every apex choice ``(N, V, D, H, W)`` float16, computed once, and the head's
     inputs at the annotated apex for evaluation; training cuts the regions of each augmented batch."""
 
@@ -235,14 +248,14 @@ class Augmented(ModelInputs):
     displacements: Tensor
 
     @classmethod
-    def prepare(cls, settings: Settings, model: FRLDGT, data: Prepared, device: torch.device,
+    def compute(cls, settings: Settings, model: FRLDGT, data: Frames, device: torch.device,
                 progress: bool) -> Augmented:
         model = model.to(device)
         per_choice = _precompute(settings, model, data, device, progress)
         evaluation = FusionInputs.compute(model, data, per_choice[0], device, settings.train.batch_size, progress)
         return cls(evaluation, torch.stack(per_choice, dim=1).half())
 
-    def forward(self, model: FRLDGT, data: Prepared, settings: Settings, generator: torch.Generator,
+    def forward(self, model: FRLDGT, data: Frames, settings: Settings, generator: torch.Generator,
                 device: torch.device) -> Forward:
         evaluate = self.evaluation.forward(model, device)
         batch = _Augmenting(model, data, settings, generator, device)
@@ -252,22 +265,22 @@ class Augmented(ModelInputs):
                 return evaluate(idx)
             choice = _random_choice(data, idx, generator)
             d = self.displacements[idx, choice if choice is not None else 0].to(device).float()
-            onset, apex, landmarks, d, mask = batch(idx, choice, d)
-            return model.fusion(*model.regions_and_face(onset, apex, landmarks, d, mask)), None
+            b = batch(idx, choice, d)
+            return model.fusion(*model.regions_and_face(b.onset, b.apex, b.landmarks, b.displacement, b.mask)), None
 
         return forward
 
 
 @dataclass
-class _Frames(ModelInputs):
+class _OnFrames(InputPath):
     """A path on the frames themselves: what folds share is a trainable provider's self-supervision
     pairs (``pairs_per_clip`` random pairs of frames from each clip), if it takes any."""
 
     pairs: Pairs | None = None
 
     @classmethod
-    def prepare(cls, settings: Settings, model: FRLDGT, data: Prepared, device: torch.device,
-                progress: bool) -> _Frames:
+    def compute(cls, settings: Settings, model: FRLDGT, data: Frames, device: torch.device,
+                progress: bool) -> _OnFrames:
         per_clip = model.displacement.pairs_per_clip
         if not per_clip:
             return cls()
@@ -276,33 +289,33 @@ class _Frames(ModelInputs):
 
 
 @dataclass
-class Live(_Frames):
+class Live(_OnFrames):
     """The whole model on the frames of each batch (a trainable provider learns with the head)."""
 
     name: ClassVar[str] = "live"
 
-    def forward(self, model: FRLDGT, data: Prepared, settings: Settings, generator: torch.Generator,
+    def forward(self, model: FRLDGT, data: Frames, settings: Settings, generator: torch.Generator,
                 device: torch.device) -> Forward:
         batch = _Augmenting(model, data, settings, generator, device)
 
         def forward(idx: Tensor) -> tuple[Tensor, Tensor | None]:
             if not model.training:
                 return model(*data.frames(idx, device), mask=data.masks(idx, device)), None
-            onset, apex, landmarks, _, mask = batch(idx, _random_choice(data, idx, generator), None)
-            return model.training_step(onset, apex, landmarks, mask)
+            b = batch(idx, _random_choice(data, idx, generator), None)
+            return model.training_step(b.onset, b.apex, b.landmarks, b.mask)
 
         return forward
 
 
 @dataclass
-class Sequence(_Frames):
+class Resampled(_OnFrames):
     """Each clip from onset to offset resampled to ``sequence.length`` frames; the sequence head's
     displacements are computed per batch, after augmentation (so they need no rotating)."""
 
     name: ClassVar[str] = "sequence"
 
     @classmethod
-    def read(cls, settings: Settings, dataset: Dataset, samples: list[Any], progress: bool) -> Prepared:
+    def read(cls, settings: Settings, dataset: Dataset, samples: list[Any], progress: bool) -> Frames:
         """Read each clip resampled by the ``sequence.interpolator`` (no apex jitter: a sequence
         model sees the whole clip, not an apex).
 
@@ -316,10 +329,10 @@ class Sequence(_Frames):
             )
         faces = FaceReader.from_settings(settings.face, settings.run.cache_dir)
         interpolate = plugins.get("interpolator", settings.sequence.interpolator)
-        return prepare(samples, dataset.classes, settings.face.size, settings.face.color, progress, 0, faces,
-                       settings.sequence.length, interpolate)
+        return read_frames(samples, dataset.classes, settings.face.size, settings.face.color, progress, 0, faces,
+                           settings.sequence.length, interpolate)
 
-    def forward(self, model: FRLDGT, data: Prepared, settings: Settings, generator: torch.Generator,
+    def forward(self, model: FRLDGT, data: Frames, settings: Settings, generator: torch.Generator,
                 device: torch.device) -> Forward:
         """Geometric augmentation moves every frame of a clip alike (time folded into channels)."""
         augment, _ = augmentations(settings)

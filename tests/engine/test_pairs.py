@@ -5,8 +5,8 @@ import torch
 
 from mezoo.data.synthetic import SyntheticDataset
 from mezoo.loso.folds import loso_folds
-from mezoo.loso.prepare import read_pairs
-from mezoo.loso.job import PairSampler
+from mezoo.engine.frames import read_pairs
+from mezoo.engine.fit import PairSampler
 
 
 def test_pairs_never_come_from_the_test_subject():
