@@ -200,6 +200,32 @@ def predict(model_dir: Path, paths: tuple[Path, ...], as_json: bool, apex: int |
     click.echo(f"Wrote {written['csv']}, {written['json'].name}, {written['plot'].name}")
 
 
+@cli.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--resamples", type=click.IntRange(min=100), default=1000, show_default=True,
+              help="Bootstrap resamples and permutations.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the resampling (the numbers reproduce).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("compare.png"),
+              show_default=True, help="Forest plot to write (PNG).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+def compare(runs: tuple[Path, ...], resamples: int, seed: int, out: Path, as_json: bool) -> None:
+    """Compare finished runs on the same samples, pairwise: difference in UF1 and UAR (second minus
+    first, in the order given) with a paired subject-bootstrap interval and a permutation p-value,
+    on all samples and per dataset part, and a forest plot."""
+    from mezoo.figures import forest_figure
+    from mezoo.loso.compare import compare_runs, comparison_markdown
+
+    if len(runs) < 2:
+        raise click.UsageError("give at least two run directories to compare")
+    rows = compare_runs(runs, resamples, seed)
+    written = forest_figure(rows, out)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(comparison_markdown(rows), nl=False)
+    click.echo(f"Wrote {written}")
+
+
 @cli.command(name="synthetic-video")
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--seed", type=int, default=1, show_default=True,

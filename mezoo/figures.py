@@ -126,6 +126,49 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str],
     return _save(fig, path)
 
 
+def subjects_figure(subjects: dict[str, dict[str, Any]], path: str | Path, title: str = "") -> Path:
+    """Each test subject's UF1 and accuracy on its own samples (``{subject: {"n", "uf1", "accuracy"}}``),
+    one row per subject with its sample count: which people a run gets right and which it does not."""
+    plt = _pyplot()
+    names = list(subjects)
+    fig, ax = plt.subplots(figsize=(6.0, 0.28 * len(names) + 1.2))
+    y = np.arange(len(names))
+    ax.barh(y, [subjects[n]["accuracy"] for n in names], color="0.8", label="accuracy")
+    ax.plot([subjects[n]["uf1"] for n in names], y, "o", color="tab:blue", markersize=4, label="UF1")
+    ax.set_yticks(y, [f"{n} (n={subjects[n]['n']})" for n in names], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("score on the subject's own samples")
+    ax.legend(fontsize=7, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return _save(fig, path)
+
+
+def forest_figure(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
+    """Paired differences (second minus first) in UF1 and UAR with their intervals, one row per pair
+    and part (the rows of :func:`mezoo.loso.compare.compare_runs`); the line at 0 is "no difference"."""
+    plt = _pyplot()
+    labels = [f"{r['second']} - {r['first']}" + ("" if r["part"] == "full" else f" [{r['part']}]") for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 0.45 * len(rows) + 1.4), sharey=True, squeeze=False)
+    y = np.arange(len(rows))
+    for ax, metric in zip(axes[0], ("uf1", "uar")):
+        d = np.array([r[metric]["difference"] for r in rows])
+        low = np.array([r[metric]["interval"][0] for r in rows])
+        high = np.array([r[metric]["interval"][1] for r in rows])
+        ax.errorbar(d, y, xerr=[d - low, high - d], fmt="o", color="tab:blue", capsize=3)
+        ax.axvline(0, color="0.5", linestyle="--", linewidth=1)
+        for yi, r in zip(y, rows):
+            ax.annotate(f"p={r[metric]['p']:.3f}", (high[yi], yi), xytext=(4, 0), textcoords="offset points",
+                        fontsize=7, va="center")
+        ax.set_xlabel(f"difference in {metric.upper()}")
+    axes[0][0].set_yticks(y, labels, fontsize=7)
+    axes[0][0].invert_yaxis()
+    level = rows[0]["level"] if rows else 0.95
+    fig.suptitle(f"paired differences, {level:.0%} subject-bootstrap intervals", fontsize=9)
+    return _save(fig, path)
+
+
 def fusion_weights_figure(local: np.ndarray, global_: np.ndarray, names: Sequence[str], path: str | Path,
                           title: str = "") -> Path:
     """The fusion layers' softmax weights (paper Fig. 7).

@@ -30,25 +30,26 @@ def registered(plugin, name: str):
         plugins.pm.unregister(name=name)
 
 
-@pytest.fixture
-def tiny_config():
+def tiny_settings(**overrides):
     """Settings of a LOSO run that trains in seconds: 3 small subjects, a small head, 2 epochs, CPU;
     keyword arguments are more overrides (``train={"epochs": 1}``)."""
+    return load_settings(overrides=merge({
+        "dataset": {"synthetic": {"subjects": 3, "clips_per_subject": 6, "size": 112}},
+        "face": {"size": 112},
+        "regions": {"size": 36, "full_face_size": 36},
+        "fusion": {"fu_b_attn": {"embed_dim": 32, "num_heads": 4, "patch_size": 18},
+                   "fu_a_attn": {"embed_dim": 32, "num_heads": 4, "patch_size": 18},
+                   "vit_grid": {"embed_dim": 32, "num_heads": 4, "patch_size": 18, "depth": 1}},
+        "displacement": {"dgm": {"weights": None}},  # tests shrink the DGM: not the shipped weights' size
+        "train": {"epochs": 2, "batch_size": 8},
+        "run": {"device": "cpu", "checkpoints": False},
+    }, overrides))
 
-    def make(**overrides):
-        return load_settings(overrides=merge({
-            "dataset": {"synthetic": {"subjects": 3, "clips_per_subject": 6, "size": 112}},
-            "face": {"size": 112},
-            "regions": {"size": 36, "full_face_size": 36},
-            "fusion": {"fu_b_attn": {"embed_dim": 32, "num_heads": 4, "patch_size": 18},
-                       "fu_a_attn": {"embed_dim": 32, "num_heads": 4, "patch_size": 18},
-                       "vit_grid": {"embed_dim": 32, "num_heads": 4, "patch_size": 18, "depth": 1}},
-            "displacement": {"dgm": {"weights": None}},  # tests shrink the DGM: not the shipped weights' size
-            "train": {"epochs": 2, "batch_size": 8},
-            "run": {"device": "cpu", "checkpoints": False},
-        }, overrides))
 
-    return make
+@pytest.fixture
+def tiny_config():
+    """:func:`tiny_settings`, as a fixture."""
+    return tiny_settings
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ import numpy as np
 from mezoo.files import write_atomic
 from mezoo.loso.folds import Fold, FoldResult
 from mezoo.loso.metrics import scores
+from mezoo.loso.stats import bootstrap_interval
 from mezoo.engine.frames import Frames
 from mezoo.layout import RunLayout
 from mezoo.settings import Settings
@@ -24,20 +25,25 @@ PART_TITLES = {"smic": "SMIC", "samm": "SAMM", "casme2": "CASME II", "casme3": "
 _PART_ORDER = ("smic", "samm", "casme2")
 
 
-def _part_key(part: str) -> tuple[int, str]:
+def part_order(part: str) -> tuple[int, str]:
     return (_PART_ORDER.index(part) if part in _PART_ORDER else len(_PART_ORDER), part)
 
 
-def build_report(classes: Sequence[str], parts: Sequence[str], y_true: Sequence[int],
-                 y_pred: Sequence[int]) -> dict[str, Any]:
-    """Metrics on all pooled predictions (``full``) and on each part's share of them."""
-    parts = np.asarray(parts)
+def build_report(classes: Sequence[str], parts: Sequence[str], y_true: Sequence[int], y_pred: Sequence[int],
+                 subjects: Sequence[str]) -> dict[str, Any]:
+    """Metrics on all pooled predictions (``full``) and on each part's share of them, each with its
+    95 % interval from a bootstrap over ``subjects`` (one per prediction; :mod:`mezoo.loso.stats`)."""
+    parts, subjects = np.asarray(parts), np.asarray(subjects)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     k = len(classes)
-    report: dict[str, Any] = {"classes": list(classes), "full": scores(y_true, y_pred, k), "parts": {}}
-    for part in sorted(set(parts.tolist()), key=_part_key):
-        mask = parts == part
-        report["parts"][part] = scores(y_true[mask], y_pred[mask], k)
+
+    def scored(mask: np.ndarray) -> dict[str, Any]:
+        return {**scores(y_true[mask], y_pred[mask], k),
+                "interval": bootstrap_interval(y_true[mask], y_pred[mask], subjects[mask], k)}
+
+    report: dict[str, Any] = {"classes": list(classes), "full": scored(np.ones(len(y_true), bool)), "parts": {}}
+    for part in sorted(set(parts.tolist()), key=part_order):
+        report["parts"][part] = scored(parts == part)
     return report
 
 
@@ -53,6 +59,14 @@ def markdown(report: dict[str, Any], title: str) -> str:
     rule = "|---|" + "---:|---:|" * len(columns)
     row = f"| {title} | " + " | ".join(f"{s['uf1']:.3f} | {s['uar']:.3f}" for _, s in columns) + " |"
     lines = [head, rule, row, ""]
+    if all("interval" in s for _, s in columns):
+        first = columns[0][1]["interval"]
+        lines.append(f"{first['level']:.0%} intervals (bootstrap over subjects, {first['resamples']} resamples, seed "
+                     f"{first['seed']}): " + ", ".join(
+                         f"{name} UF1 {s['interval']['uf1'][0]:.3f}-{s['interval']['uf1'][1]:.3f}, "
+                         f"UAR {s['interval']['uar'][0]:.3f}-{s['interval']['uar'][1]:.3f} "
+                         f"({s['interval']['subjects']} subjects)" for name, s in columns) + ".")
+        lines.append("")
     lines.append(
         "Accuracy: " + ", ".join(f"{name} {s['accuracy']:.3f} (n={s['n']})" for name, s in columns) + "."
     )
@@ -63,6 +77,18 @@ def markdown(report: dict[str, Any], title: str) -> str:
     for name, counts in zip(classes, report["full"]["confusion"]):
         lines.append(f"| {name} | " + " | ".join(str(c) for c in counts) + " |")
     return "\n".join(lines) + "\n"
+
+
+def per_subject(subjects: Sequence[str], y_true: Sequence[int], y_pred: Sequence[int],
+                num_classes: int) -> dict[str, dict[str, Any]]:
+    """Each subject's sample count, UF1 and accuracy on its own samples (UF1 over the classes it has)."""
+    subjects, y_true, y_pred = np.asarray(subjects), np.asarray(y_true), np.asarray(y_pred)
+    out = {}
+    for s in sorted(set(subjects.tolist())):
+        m = subjects == s
+        got = scores(y_true[m], y_pred[m], num_classes)
+        out[s] = {"n": got["n"], "uf1": round(got["uf1"], 4), "accuracy": round(got["accuracy"], 4)}
+    return out
 
 
 def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], data: Frames, folds: list[Fold],
@@ -79,8 +105,10 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
     y_pred = [p for f in folds for p in results[f.subject].y_pred]
     probs = [p for f in folds for p in results[f.subject].probs]
     rows_arr = np.asarray(rows)
-    report = build_report(classes, data.parts[rows_arr], data.labels[rows_arr], np.asarray(y_pred))
+    report = build_report(classes, data.parts[rows_arr], data.labels[rows_arr], np.asarray(y_pred),
+                          data.groups[rows_arr])
     report["run"] = {
+        "protocol": "loso",
         "dataset": settings.dataset.name,
         "displacement": settings.displacement.name,
         "fusion": settings.fusion.name,
@@ -91,6 +119,7 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
         # training and prediction of every fold, summed (preparation and precomputation excluded)
         "fold_seconds": round(sum(results[f.subject].seconds for f in folds), 1),
     }
+    report["subjects"] = per_subject(data.groups[rows_arr], data.labels[rows_arr], np.asarray(y_pred), len(classes))
     title = f"{settings.displacement.name} + {settings.fusion.name}"
     text = markdown(report, title)
     table = io.StringIO()
@@ -108,12 +137,14 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
 
 def _figures(run_dir: Path, settings: Settings, classes: tuple[str, ...], report: dict[str, Any],
              folds: list[FoldResult], title: str) -> None:
-    """confusion.png (paper Fig. 8) and, for Fu-B-Attn heads, fusion_weights.png (Fig. 7); for a
+    """confusion.png (paper Fig. 8), subjects.png (each test subject's scores) and, for Fu-B-Attn
+    heads, fusion_weights.png (Fig. 7); for a
     sequence head also time_weights.png (the time fusion layer's weight of each step)."""
     from mezoo.face.au_regions import AU_REGION_NAMES, GRID3X3_NAMES
-    from mezoo.figures import confusion_figure, fusion_weights_figure, time_weights_figure
+    from mezoo.figures import confusion_figure, fusion_weights_figure, subjects_figure, time_weights_figure
 
     confusion_figure(report["full"]["confusion"], classes, run_dir / "confusion.png", title)
+    subjects_figure(report["subjects"], run_dir / "subjects.png", f"{title}: each test subject")
     weights = [f.fusion_weights for f in folds]
     if all("local" in w and "global" in w for w in weights):
         names = AU_REGION_NAMES if settings.regions.kind == "au9" else GRID3X3_NAMES

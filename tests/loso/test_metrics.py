@@ -44,7 +44,8 @@ def test_class_absent_from_the_evaluated_set_is_left_out():
 def test_report_per_part_in_table_1_order():
     classes = ("negative", "positive", "surprise")
     parts = ["casme2", "casme2", "smic", "smic", "samm", "samm"]
-    report = build_report(classes, parts, [0, 1, 0, 2, 1, 1], [0, 1, 0, 0, 1, 1])
+    subjects = ["casme2/a", "casme2/b", "smic/c", "smic/d", "samm/e", "samm/f"]
+    report = build_report(classes, parts, [0, 1, 0, 2, 1, 1], [0, 1, 0, 0, 1, 1], subjects)
     assert list(report["parts"]) == ["smic", "samm", "casme2"]
     assert report["parts"]["casme2"]["uf1"] == 1.0
     assert report["parts"]["smic"]["uar"] == pytest.approx(0.5)
@@ -52,3 +53,9 @@ def test_report_per_part_in_table_1_order():
     assert text.splitlines()[0] == (
         "| Method | Full UF1 | Full UAR | SMIC UF1 | SMIC UAR | SAMM UF1 | SAMM UAR | CASME II UF1 | CASME II UAR |"
     )
+    # every block has its interval over its own subjects; a part that is always right cannot vary
+    assert report["full"]["interval"]["subjects"] == 6 and report["parts"]["casme2"]["interval"]["subjects"] == 2
+    assert report["parts"]["casme2"]["interval"]["uf1"] == [1.0, 1.0]
+    low, high = report["full"]["interval"]["uf1"]
+    assert low < report["full"]["uf1"] < high
+    assert "95% intervals (bootstrap over subjects, 1000 resamples, seed 0): Full UF1" in text
