@@ -93,20 +93,31 @@ def cli() -> None:
     """mezoo: a plugin-based model zoo for facial micro-expression recognition."""
 
 
+_seeds_option = click.option(
+    "--seeds", help="Train with each of these seeds (e.g. 0,1,2), each a run in OUT/seed-<k>; the report gives every "
+                    "seed, the mean +- sd and an interval pooled over them.")
+
+
 @cli.command()
 @_training_options(f"{DEFAULT_RUN_DIR}; the run directory")
 @_executor_option
+@_seeds_option
 def run(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
         config_file: Path | None, sets: tuple[str, ...], device: str | None, out: Path | None,
-        quiet: bool, executor: str | None) -> None:
-    """Leave-one-subject-out training and evaluation; prints a UF1/UAR table.
+        quiet: bool, executor: str | None, seeds: str | None) -> None:
+    """Leave-one-subject-out training and evaluation; prints a UF1/UAR table with 95 % intervals.
 
     Running the same settings again resumes: folds already finished are not trained again.
     """
     from mezoo.loso.runner import run_loso
+    from mezoo.loso.seeds import parse_seeds, run_seeds
 
+    chosen = parse_seeds(seeds) if seeds is not None else None
     settings = _config(dataset, data_root, displacement, fusion, config_file, sets, device, executor=executor)
-    result = run_loso(settings, out, progress=not quiet)
+    if chosen is not None:
+        result = run_seeds(settings, chosen, out, progress=not quiet)
+    else:
+        result = run_loso(settings, out, progress=not quiet)
     if result.skipped:
         click.echo(f"Resumed: {len(result.skipped)} finished fold(s) reused, {len(result.trained)} trained.")
     click.echo(result.markdown)
@@ -259,17 +270,22 @@ def synthetic_video(out: Path, seed: int, subject: int, clips: int, fps: float, 
 @_out_option(f"{DEFAULT_ABLATION_DIR}; the folder of the row runs")
 @_quiet_option
 @_executor_option
+@_seeds_option
 def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config_file: Path | None,
-           sets: tuple[str, ...], device: str | None, out: Path | None, quiet: bool, executor: str | None) -> None:
+           sets: tuple[str, ...], device: str | None, out: Path | None, quiet: bool, executor: str | None,
+           seeds: str | None) -> None:
     """Run the ablation rows M0-M9 of the paper's Table 2 and write the table with this run's numbers.
 
-    Each row is a LOSO run in OUT/<row>; running again resumes finished rows and folds. The folds
-    of every row go to one executor (with --executor ray, one pool).
+    Each row is a LOSO run in OUT/<row> (with --seeds, one per seed in OUT/<row>/seed-<k>); running
+    again resumes finished rows and folds. The folds of every row go to one executor (with
+    --executor ray, one pool).
     """
     from mezoo.layout import default_ablation_dir
     from mezoo.loso.ablate import ablation_table, parse_rows, run_ablation
+    from mezoo.loso.seeds import parse_seeds
 
     chosen = parse_rows(rows)
+    chosen_seeds = parse_seeds(seeds) if seeds is not None else None
     settings = _config(dataset, data_root, None, None, config_file, sets, device, executor=executor)
     out = out or default_ablation_dir(settings)
 
@@ -277,7 +293,7 @@ def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config
         full = result.report["full"]
         click.echo(f"{row}: UF1 {full['uf1']:.3f}, UAR {full['uar']:.3f} ({result.run_dir})")
 
-    results = run_ablation(settings, chosen, out, progress=not quiet, on_row=report)
+    results = run_ablation(settings, chosen, out, progress=not quiet, on_row=report, seeds=chosen_seeds)
     click.echo(ablation_table(results))
     click.echo(f"Ablation table: {out / 'ablation.md'}")
 

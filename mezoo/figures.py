@@ -159,8 +159,8 @@ def forest_figure(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
         ax.errorbar(d, y, xerr=[d - low, high - d], fmt="o", color="tab:blue", capsize=3)
         ax.axvline(0, color="0.5", linestyle="--", linewidth=1)
         for yi, r in zip(y, rows):
-            ax.annotate(f"p={r[metric]['p']:.3f}", (high[yi], yi), xytext=(4, 0), textcoords="offset points",
-                        fontsize=7, va="center")
+            ax.annotate(f"{r[metric]['difference']:+.3f}, p={r[metric]['p']:.3f}", (d[yi], yi), xytext=(0, 7),
+                        textcoords="offset points", fontsize=7, ha="center")
         ax.set_xlabel(f"difference in {metric.upper()}")
     axes[0][0].set_yticks(y, labels, fontsize=7)
     axes[0][0].invert_yaxis()

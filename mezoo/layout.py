@@ -50,7 +50,10 @@ class RunLayout:
         checkpoints/<slug>.safetensors  its trained weights (``run.checkpoints``)
         locks/<slug>.lock               held while a process trains that fold
         failed/<slug>.txt               why a fold's job failed
-        predictions.csv, report.json, report.md, confusion.png, fusion_weights.png
+        predictions.csv, report.json, report.md, confusion.png, subjects.png, fusion_weights.png
+
+    A run over several seeds (``mezoo run --seeds 0,1,2``) holds ``seed-<k>/``, a run directory as
+    above for each seed, and ``report.json`` and ``report.md`` over them.
     """
 
     path: Path
@@ -78,3 +81,7 @@ class RunLayout:
 
     def failure(self, slug: str) -> Path:
         return self.path / "failed" / f"{slug}.txt"
+
+    def seed(self, seed: int) -> Path:
+        """The run of one seed of a run over several (``mezoo run --seeds``): a run directory of its own."""
+        return self.path / f"seed-{seed}"

@@ -112,6 +112,10 @@ def read_model_dir(path: str | Path) -> ModelFiles:
     run = RunLayout(path)
     if run.config.is_file() and run.folds.is_dir():
         return _read_loso(path)
+    seeds = sorted(p.name for p in path.glob("seed-*") if RunLayout(p).config.is_file())
+    if seeds:
+        raise ModelError(f"{path} is a run over several seeds; load the run of one of them as a model, e.g. "
+                         f"{path / seeds[0]}")
     raise ModelError(f"{path} is not a mezoo model directory (it has no {MODEL_FILE}, and is not a LOSO run "
                      f"directory with config.yaml and folds/); make one with `mezoo train --out {path}`")
 

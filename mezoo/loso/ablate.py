@@ -14,6 +14,7 @@ from mezoo.engine.executors import Executor, make_executor
 from mezoo.engine.frames import Frames
 from mezoo.loso.report import PART_TITLES
 from mezoo.loso.runner import LosoRun, RunResult, drive, start_run
+from mezoo.loso.seeds import seed_runs, write_seeds_report
 from mezoo.settings import Settings
 
 #: row -> (what it changes, Table 2's columns DGM / AU regions / full-face / global / local / fusion layer)
@@ -85,25 +86,33 @@ def ablation_table(results: Mapping[str, RunResult]) -> str:
     seconds = lambda r: r.report["run"].get("fold_seconds")  # noqa: E731 (older reports lack it)
     for row, result in results.items():
         full = result.report["full"]
-        cells = [row, *ROWS[row][1], f"{full['uf1']:.3f}", f"{full['uar']:.3f}",
+        cells = [row, *ROWS[row][1], _cell(full, "uf1"), _cell(full, "uar"),
                  "-" if seconds(result) is None else f"{seconds(result):.0f}"]
         for p in parts:
             s = result.report["parts"].get(p)
-            cells += [f"{s['uf1']:.3f}", f"{s['uar']:.3f}"] if s else ["-", "-"]
+            cells += [_cell(s, "uf1"), _cell(s, "uar")] if s else ["-", "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
+def _cell(scores: dict[str, Any], metric: str) -> str:
+    """A score, with its standard deviation over seeds when the row ran several."""
+    sd = scores.get(f"{metric}_sd")
+    return f"{scores[metric]:.3f}" + ("" if sd is None else f" +- {sd:.3f}")
+
+
 def run_ablation(settings: Settings, rows: Sequence[str], out: str | Path, progress: bool = True,
                  on_row: Callable[[str, RunResult], None] | None = None,
-                 executor: Executor | None = None) -> dict[str, RunResult]:
+                 executor: Executor | None = None, seeds: Sequence[int] | None = None) -> dict[str, RunResult]:
     """Run each row as a LOSO run in ``out/<row>`` (resumable like any run), then write
     ``out/ablation.md`` and ``out/ablation.json``.
 
     Every row's frames are read and its shared inputs computed first (rows that read the same frames
     share them), then the folds of all rows go to one executor (``run.executor`` unless ``executor``
     is given): on Ray, one pool.
-    ``on_row(row, result)`` is called as each row's last fold lands.
+    ``on_row(row, result)`` is called as each row's last fold lands. With ``seeds``, each row runs
+    once per seed in ``out/<row>/seed-<k>`` and its result is the report over its seeds
+    (:mod:`mezoo.loso.seeds`).
 
     Raises:
         FoldsFailed: some folds failed (every other fold, and every complete row's report, is saved).
@@ -111,19 +120,25 @@ def run_ablation(settings: Settings, rows: Sequence[str], out: str | Path, progr
     out = Path(out)
     executor = executor or make_executor(settings)
     frames: dict[str, Frames] = {}
-    runs: dict[str, LosoRun] = {}
+    runs: dict[str, list[LosoRun]] = {}
     results: dict[str, RunResult] = {}
 
     def complete(run: LosoRun) -> None:
-        row = next(r for r, candidate in runs.items() if candidate is run)
-        results[row] = run.finish()
+        row = next(r for r, candidates in runs.items() if any(c is run for c in candidates))
+        if not all(r.complete for r in runs[row]):
+            return
+        finished = [r.finish() for r in runs[row]]
+        results[row] = (finished[0] if seeds is None
+                        else write_seeds_report(out / row, row_config(settings, row), seeds, finished, runs[row]))
         if on_row is not None:
             on_row(row, results[row])
 
     with executor:
         for row in rows:
-            runs[row] = start_run(row_config(settings, row), out / row, progress, executor.in_process, frames)
-        drive(list(runs.values()), executor, progress, on_complete=complete)
+            config = row_config(settings, row)
+            runs[row] = ([start_run(config, out / row, progress, executor.in_process, frames)] if seeds is None
+                         else seed_runs(config, seeds, out / row, progress, executor, frames))
+        drive([r for row_runs in runs.values() for r in row_runs], executor, progress, on_complete=complete)
     results = {row: results[row] for row in rows}
     table = ablation_table(results)
     write_atomic(out / "ablation.md", f"# mezoo ablation on {settings.dataset.name} (paper Table 2)\n\n{table}")

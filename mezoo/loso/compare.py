@@ -42,34 +42,56 @@ class RunPredictions:
 
 
 def read_run(path: str | Path) -> RunPredictions:
-    """The predictions of the finished run at ``path``.
+    """The predictions of the finished run at ``path``; of a run over several seeds, every seed's
+    (a sample's key then names its seed: ``seed-1/casme2/sub01/EP02_01f``).
 
     Raises:
         StorageError: not a finished run directory, or its files are damaged.
     """
     path = Path(path)
     layout = RunLayout(path)
-    table = path / "predictions.csv"
-    if not layout.report.is_file() or not table.is_file():
-        raise StorageError(f"{path} is not a finished mezoo run (it has no report.json and predictions.csv); give the "
-                           f"run directory `mezoo run` printed, once the run has finished")
+    report = _read_json(layout.report, path)
+    seeds = report.get("seeds") if isinstance(report.get("seeds"), dict) else None
+    tables = [("", path / "predictions.csv")] if seeds is None else [
+        (f"seed-{s}/", layout.seed(int(s)) / "predictions.csv") for s in seeds]
+    rows = []
+    for prefix, table in tables:
+        if not table.is_file():
+            raise StorageError(f"{path} is not a finished mezoo run ({table} is missing); give the run directory "
+                               f"`mezoo run` printed, once the run has finished")
+        try:
+            with table.open(newline="", encoding="utf-8") as f:
+                rows += [{**r, "key": prefix + r["key"]} for r in csv.DictReader(f)]
+        except (OSError, UnicodeDecodeError, KeyError, csv.Error) as exc:
+            raise StorageError(f"{table} is damaged ({exc}); run `mezoo run` on the run again to rewrite it") from None
+    rows.sort(key=lambda r: r["key"])
     try:
-        report = json.loads(layout.report.read_text(encoding="utf-8"))
-        with table.open(newline="", encoding="utf-8") as f:
-            rows = sorted(csv.DictReader(f), key=lambda r: r["key"])
         classes = tuple(report["classes"])
         index = {c: i for i, c in enumerate(classes)}
         y_true = np.array([index[r["true"]] for r in rows])
         y_pred = np.array([index[r["predicted"]] for r in rows])
         subjects = np.array([r["subject"] for r in rows])
         parts = np.array([r["part"] for r in rows])
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise StorageError(f"the report of run {path} is damaged ({type(exc).__name__}: {exc}); run "
-                           f"`mezoo run` on it again to rewrite it") from None
+    except (KeyError, TypeError) as exc:
+        raise StorageError(f"the predictions of run {path} do not match its report ({type(exc).__name__}: {exc}); "
+                           f"run `mezoo run` on it again to rewrite them") from None
     run = report.get("run", {})
     title = f"{run.get('displacement', '?')} + {run.get('fusion', '?')} ({path})"
     return RunPredictions(path, title, run.get("protocol", "loso"), classes, [r["key"] for r in rows], subjects,
                           parts, y_true, y_pred)
+
+
+def _read_json(file: Path, run: Path) -> dict[str, Any]:
+    if not file.is_file():
+        raise StorageError(f"{run} is not a finished mezoo run (it has no report.json); give the run directory "
+                           f"`mezoo run` printed, once the run has finished")
+    try:
+        report = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StorageError(f"{file} is damaged ({exc}); run `mezoo run` on the run again to rewrite it") from None
+    if not isinstance(report, dict):
+        raise StorageError(f"{file} is not a mezoo report; run `mezoo run` on the run again to rewrite it")
+    return report
 
 
 def check_pairs(first: RunPredictions, second: RunPredictions) -> None:
@@ -87,8 +109,8 @@ def check_pairs(first: RunPredictions, second: RunPredictions) -> None:
     if first.keys != second.keys:
         only = sorted(set(first.keys) ^ set(second.keys))
         raise DataError(f"{pair} predicted different samples ({len(first.keys)} and {len(second.keys)}; "
-                        f"{len(only)} in one only, e.g. {only[0] if only else '?'}); compare runs on the same dataset "
-                        f"and exclusions")
+                        f"{len(only)} in one only, e.g. {only[0] if only else '?'}); compare runs on the same dataset, "
+                        f"exclusions and seeds")
     if not np.array_equal(first.y_true, second.y_true) or not np.array_equal(first.subjects, second.subjects):
         raise DataError(f"{pair} give the same samples other labels or subjects (the dataset's annotation or "
                         f"dataset.<name>.classes changed between them)")
