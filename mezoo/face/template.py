@@ -13,7 +13,7 @@ exactly level. ``python scripts/derive_template.py`` reproduces them. In units o
 inter-ocular distance (IOD, between the eye centres): brows-to-chin 2.18, jaw width (0-16) 2.24,
 mouth width 0.98, eyes-to-mouth 0.99. Four of the five photos smile, so the mouth is wider than a
 neutral one (the ArcFace 5-point convention has 0.83 and 1.16); calibration does not fit the
-mouth (:data:`mezoo.face.landmarks.STABLE_POINTS`), so this only moves where the synthetic
+mouth (:data:`mezoo.face.calibration.STABLE_POINTS`), so this only moves where the synthetic
 faces' mouths are drawn.
 
 The framing (:func:`canonical_landmarks`): the template's y runs from the top of the brows (0)
