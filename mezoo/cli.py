@@ -441,10 +441,10 @@ def figure_regions(image: Path | None, dataset: str | None, data_root: Path | No
     settings = _config(dataset, data_root, None, None, config_file, sets, None)
     photo, title = (None, "") if dataset or data_root else _photo(image)
     shown = regions_of(settings, photo, title, sample_key)
-    found = shown["calibration"].describe()
-    click.echo(f"{shown['title']}: {found}")
-    written = regions_figure(shown["face"], shown["landmarks"], shown["panels"], out, shown["title"] + "\n" + found,
-                             shown["calibration"].mask)
+    found = shown.calibration.describe()
+    click.echo(f"{shown.title}: {found}")
+    written = regions_figure(shown.face, shown.landmarks, shown.panels, out, shown.title + "\n" + found,
+                             shown.calibration.mask)
     click.echo(f"Wrote {written}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -291,14 +292,23 @@ def motion_timeline_figure(video: Any, path: str | Path) -> Path:
     return _save(fig, path)
 
 
+@dataclass
+class RegionsView:
+    """What :func:`regions_figure` draws: the calibrated ``face`` with its ``landmarks``, how it was
+    calibrated, a ``title``, and the ``panels`` (title, boxes, names) of the 9 AU regions and the 3x3 grid."""
+
+    face: np.ndarray
+    landmarks: np.ndarray
+    calibration: Any
+    title: str
+    panels: list[tuple[str, np.ndarray, Sequence[str]]]
+
+
 def regions_of(settings: Any, photo: np.ndarray | None = None, title: str = "",
-               sample_key: str | None = None) -> dict[str, Any]:
+               sample_key: str | None = None) -> RegionsView:
     """What :func:`regions_figure` draws for a calibrated face: a ``photo`` (``(H, W, 3)`` RGB,
     called ``title``), or else the onset of sample ``sample_key`` (default: the first) of
     ``settings``' dataset, through the face pipeline of ``settings``.
-
-    Returns:
-        ``face``, ``landmarks``, ``calibration``, ``title`` and ``panels`` (the 9 AU regions and the 3x3 grid).
 
     Raises:
         FaceError: no face in the photo; DataError: no such sample.
@@ -325,4 +335,4 @@ def regions_of(settings: Any, photo: np.ndarray | None = None, title: str = "",
     size = face.shape[0]
     panels = [("AU regions (au9)", au_boxes(torch.as_tensor(landmarks)).numpy(), AU_REGION_NAMES),
               ("3x3 grid (ablation M5)", grid3x3_boxes(size, size)[0].numpy(), GRID3X3_NAMES)]
-    return {"face": face, "landmarks": landmarks, "calibration": calibration, "title": title, "panels": panels}
+    return RegionsView(face, landmarks, calibration, title, panels)

@@ -20,7 +20,9 @@ from torch import Tensor, nn
 def trunc_normal_(tensor: Tensor, std: float = 1.0, mean: float = 0.0, a: float = -2.0, b: float = 2.0) -> Tensor:
     """Fill ``tensor`` in place from the normal distribution ``N(mean, std^2)`` cut to ``[a, b]``,
     by the inverse-CDF method (uniform draws between the CDF's values at the bounds, mapped back by
-    the inverse error function), the initialisation ViTs use for position embeddings.
+    the inverse error function), the initialisation ViTs use for position embeddings. (torch's
+    ``nn.init.trunc_normal_`` draws other numbers from the same seed in this torch version, which
+    would change every head's initial weights.)
 
     Example:
         >>> w = trunc_normal_(torch.empty(1000), std=0.02)

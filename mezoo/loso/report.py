@@ -7,17 +7,18 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mezoo.engine.frames import Frames
 from mezoo.files import write_atomic
+from mezoo.layout import RunLayout
 from mezoo.loso.folds import Fold, FoldResult
 from mezoo.loso.metrics import scores
 from mezoo.loso.stats import bootstrap_interval
-from mezoo.engine.frames import Frames
-from mezoo.layout import RunLayout
 from mezoo.settings import Settings
 
 #: how parts are titled and ordered in tables (paper Table 1: Full, SMIC, SAMM, CASME II)
@@ -91,6 +92,28 @@ def per_subject(subjects: Sequence[str], y_true: Sequence[int], y_pred: Sequence
     return out
 
 
+@dataclass
+class Pooled:
+    """Every fold's test predictions pooled, in fold order: the ``rows`` of the run's frames they
+    are for, with each row's true class, subject and dataset part, and the predictions."""
+
+    rows: np.ndarray
+    y_true: np.ndarray
+    subjects: np.ndarray
+    parts: np.ndarray
+    y_pred: np.ndarray
+    probs: list[list[float]]
+
+
+def pool(data: Frames, folds: Sequence[Fold], results: dict[str, FoldResult]) -> Pooled:
+    """The predictions of ``folds`` (their ``results``), each matched to its row of ``data``."""
+    index = {k: i for i, k in enumerate(data.keys)}
+    rows = np.asarray([index[k] for f in folds for k in results[f.subject].keys], dtype=np.int64)
+    return Pooled(rows, data.labels[rows], data.groups[rows], data.parts[rows],
+                  np.asarray([p for f in folds for p in results[f.subject].y_pred], dtype=np.int64),
+                  [p for f in folds for p in results[f.subject].probs])
+
+
 def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], data: Frames, folds: list[Fold],
                  results: dict[str, FoldResult], inputs: str = "") -> tuple[dict[str, Any], str]:
     """Pool every fold's predictions, score them against the labels of ``data``, write the report
@@ -100,13 +123,8 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
     Returns:
         The report and its Markdown table.
     """
-    index = {k: i for i, k in enumerate(data.keys)}
-    rows = [index[k] for f in folds for k in results[f.subject].keys]
-    y_pred = [p for f in folds for p in results[f.subject].y_pred]
-    probs = [p for f in folds for p in results[f.subject].probs]
-    rows_arr = np.asarray(rows)
-    report = build_report(classes, data.parts[rows_arr], data.labels[rows_arr], np.asarray(y_pred),
-                          data.groups[rows_arr])
+    pooled = pool(data, folds, results)
+    report = build_report(classes, pooled.parts, pooled.y_true, pooled.y_pred, pooled.subjects)
     report["run"] = {
         "protocol": "loso",
         "dataset": settings.dataset.name,
@@ -119,15 +137,15 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
         # training and prediction of every fold, summed (preparation and precomputation excluded)
         "fold_seconds": round(sum(results[f.subject].seconds for f in folds), 1),
     }
-    report["subjects"] = per_subject(data.groups[rows_arr], data.labels[rows_arr], np.asarray(y_pred), len(classes))
+    report["subjects"] = per_subject(pooled.subjects, pooled.y_true, pooled.y_pred, len(classes))
     title = f"{settings.displacement.name} + {settings.fusion.name}"
     text = markdown(report, title)
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(["key", "subject", "part", "true", "predicted"] + [f"p_{c}" for c in classes])
-    for r, pred, p in zip(rows, y_pred, probs):
-        writer.writerow([data.keys[r], data.groups[r], data.parts[r], classes[data.labels[r]], classes[pred]]
-                        + [f"{v:.4f}" for v in p])
+    for r, subject, part, true, pred, p in zip(pooled.rows, pooled.subjects, pooled.parts, pooled.y_true,
+                                               pooled.y_pred, pooled.probs):
+        writer.writerow([data.keys[r], subject, part, classes[true], classes[pred]] + [f"{v:.4f}" for v in p])
     write_atomic(run_dir / "predictions.csv", table.getvalue())
     _figures(run_dir, settings, classes, report, [results[f.subject] for f in folds], title)
     write_atomic(RunLayout(run_dir).report, json.dumps(report, indent=2))
@@ -138,8 +156,8 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
 def _figures(run_dir: Path, settings: Settings, classes: tuple[str, ...], report: dict[str, Any],
              folds: list[FoldResult], title: str) -> None:
     """confusion.png (paper Fig. 8), subjects.png (each test subject's scores) and, for Fu-B-Attn
-    heads, fusion_weights.png (Fig. 7); for a
-    sequence head also time_weights.png (the time fusion layer's weight of each step)."""
+    heads, fusion_weights.png (Fig. 7); for a sequence head also time_weights.png (the time fusion
+    layer's weight of each step)."""
     from mezoo.face.au_regions import AU_REGION_NAMES, GRID3X3_NAMES
     from mezoo.figures import confusion_figure, fusion_weights_figure, subjects_figure, time_weights_figure
 

@@ -22,7 +22,7 @@ from mezoo.engine.frames import Frames
 from mezoo.errors import ConfigError
 from mezoo.files import write_atomic
 from mezoo.layout import RunLayout, default_run_dir
-from mezoo.loso.report import PART_TITLES, part_order
+from mezoo.loso.report import PART_TITLES, part_order, pool
 from mezoo.loso.runner import LosoRun, RunResult, drive, start_run
 from mezoo.loso.stats import bootstrap_interval
 from mezoo.settings import Settings
@@ -88,16 +88,9 @@ def seeds_report(seeds: Sequence[int], results: Sequence[RunResult], runs: Seque
     """Each seed's scores, their mean and standard deviation, and the interval pooled over seeds."""
     classes = results[0].report["classes"]
     per_seed = {str(s): {"full": r.report["full"], "parts": r.report["parts"]} for s, r in zip(seeds, results)}
-    truth, predicted, subjects, parts = [], [], [], []
-    for run, result in zip(runs, results):
-        index = {k: i for i, k in enumerate(run.data.keys)}
-        for fold in run.folds:
-            rows = [index[k] for k in run.results[fold.subject].keys]
-            truth += run.data.labels[rows].tolist()
-            predicted += run.results[fold.subject].y_pred
-            subjects += run.data.groups[rows].tolist()
-            parts += run.data.parts[rows].tolist()
-    truth_a, predicted_a, subjects_a, parts_a = map(np.asarray, (truth, predicted, subjects, parts))
+    pooled = [pool(run.data, run.folds, run.results) for run in runs]
+    truth_a, predicted_a, subjects_a, parts_a = (np.concatenate([getattr(p, name) for p in pooled])
+                                                 for name in ("y_true", "y_pred", "subjects", "parts"))
 
     def summary(blocks: list[dict[str, Any]], mask: np.ndarray) -> dict[str, Any]:
         out: dict[str, Any] = {}
