@@ -11,6 +11,7 @@ import click
 
 from mezoo import __version__, plugins
 from mezoo.errors import MezooError, MezooWarning
+from mezoo.face.release_crops import RELEASE_SHAPES
 from mezoo.layout import DEFAULT_ABLATION_DIR, DEFAULT_MODEL_DIR, DEFAULT_RUN_DIR
 
 if TYPE_CHECKING:
@@ -249,10 +250,11 @@ def compare(runs: tuple[Path, ...], resamples: int, seed: int, out: Path, as_jso
 def synthetic_video(out: Path, seed: int, subject: int, clips: int, fps: float, hold: float) -> None:
     """Render synthetic clips into a 640 x 480 video (MP4) to try `mezoo predict` on; writes OUT and,
     beside it, OUT.json with where each clip's onset, apex and offset are."""
-    from mezoo.data.synthetic import SyntheticDataset, write_video
+    from mezoo.data.synthetic import VIDEO_SPAN, SyntheticDataset, write_video
     from mezoo.files import write_atomic
 
-    samples = SyntheticDataset(subjects=subject + 2, clips_per_subject=max(clips, 3), seed=seed).samples()
+    samples = SyntheticDataset(subjects=subject + 2, clips_per_subject=max(clips, 3), seed=seed,
+                               span=VIDEO_SPAN).samples()
     chosen = [s for s in samples if s.subject == f"s{subject:02d}"][:clips]
     truth = write_video(out, chosen, fps=fps, hold=hold)
     write_atomic(out.with_name(out.name + ".json"), json.dumps({"fps": fps, "clips": truth}, indent=2))
@@ -397,11 +399,13 @@ def prepare_command(dataset: str | None, data_root: Path | None, config_file: Pa
 
     Prints per dataset how many clips had their face detected, needed a fallback (padded
     edges, or the whole image as the face box) or failed, how many onsets held several faces
-    (the largest is used), the median eye-line angle after calibration and the median fraction
-    of the canvas that comes from the source image; lists the failures, and exits with status 1
-    when no clip at all had a face. Interrupt it at any time: what is cached stays cached.
+    (the largest is used), the median eye-line angle after calibration, the median fraction
+    of the canvas that comes from the source image, and the median and lowest share of recorded
+    pixels in each clip's worst AU box; lists the failures and the clips whose worst box is under
+    85 % recorded, and exits with status 1 when no clip at all had a face. Interrupt it at any
+    time: what is cached stays cached.
     """
-    from mezoo.data.faces import FaceReader, prepare_faces
+    from mezoo.data.faces import LOW_RECORDED, FaceReader, prepare_faces
     from mezoo.data.registry import make_dataset
 
     settings = _config(dataset, data_root, None, None, config_file, sets, None)
@@ -409,16 +413,23 @@ def prepare_command(dataset: str | None, data_root: Path | None, config_file: Pa
     reader = FaceReader.from_settings(settings.face, settings.run.cache_dir)
     frames = prepare_faces(samples, reader, settings.train.apex_jitter, all_frames)
     click.echo("| dataset | clips | detected | fallback: padded | fallback: whole image | failed | known landmarks "
-               "| several faces | median eye angle (deg) | median valid canvas |")
-    click.echo("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+               "| several faces | median eye angle (deg) | median valid canvas | worst AU box recorded: median "
+               "| worst AU box recorded: lowest |")
+    click.echo("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     summary = reader.summary()
     for row in summary:
         click.echo(f"| {row['dataset']} | {row['clips']} | {row['detected']} | {row['padded']} | {row['whole_image']} "
                    f"| {row['failed']} | {row['known']} | {row['several_faces']} | {row['eye_angle']:.2f} "
-                   f"| {row['valid']:.1%} |")
+                   f"| {row['valid']:.1%} | {row['worst_box']:.1%} | {row['lowest_box']:.1%} |")
     click.echo(f"{frames} calibrated frames in {reader.cache.root if reader.cache else 'memory'}")
     for key, path in reader.failures:
         click.echo(f"No face: {key} ({path})", err=True)
+    for sample, box, share in reader.low:
+        click.echo(f"Little recorded: {sample.key}: AU box {box} is {share:.0%} on recorded pixels (under "
+                   f"{LOW_RECORDED:.0%}): its frames cut into the face; check the onset frame "
+                   f"{sample.frames[sample.onset] if sample.frames else ''} (`mezoo figure regions --dataset "
+                   f"{sample.dataset} --sample {sample.key}` draws it), or leave the clip out with "
+                   f"{sample.exclude_hint}", err=True)
     if samples and all(row["failed"] == row["clips"] for row in summary):
         raise click.ClickException(f"no face was found in any of the {len(samples)} clips; check the frames, "
                                    f"the data root and face.predictor")
@@ -430,22 +441,40 @@ def prepare_command(dataset: str | None, data_root: Path | None, config_file: Pa
 @click.option("--dataset", help="Draw on a dataset sample's onset frame instead (with --sample).")
 @click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk.")
 @click.option("--sample", "sample_key", metavar="KEY", help="Sample key dataset/subject/episode (default: the first).")
+@click.option("--crop", type=click.Choice(RELEASE_SHAPES),
+              help="Cut the photo first the way a release cuts its faces (README, \"Face pipeline\").")
+@click.option("--tilt", type=float, default=0.0, show_default=True,
+              help="With --crop: turn the head by this many degrees before the cut.")
 @_settings_options
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("regions.png"),
               show_default=True, help="PNG to write.")
 def figure_regions(image: Path | None, dataset: str | None, data_root: Path | None, sample_key: str | None,
-                   config_file: Path | None, sets: tuple[str, ...], out: Path) -> None:
+                   crop: str | None, tilt: float, config_file: Path | None, sets: tuple[str, ...], out: Path) -> None:
     """The 9 AU regions and the 3x3 grid on a calibrated face (paper Fig. 4)."""
     from mezoo.figures import regions_figure, regions_of
 
     settings = _config(dataset, data_root, None, None, config_file, sets, None)
     photo, title = (None, "") if dataset or data_root else _photo(image)
+    if crop and photo is None:
+        raise click.UsageError("--crop cuts a photo (--image); a dataset's frames are used as its release cut them")
+    if crop:
+        photo, title = _release_crop(settings, photo, title, crop, tilt)
     shown = regions_of(settings, photo, title, sample_key)
     found = shown.calibration.describe()
     click.echo(f"{shown.title}: {found}")
-    written = regions_figure(shown.face, shown.landmarks, shown.panels, out, shown.title + "\n" + found,
+    written = regions_figure(shown.face, shown.seen, shown.panels, out, shown.title + "\n" + found,
                              shown.calibration.mask)
     click.echo(f"Wrote {written}")
+
+
+def _release_crop(settings: Any, photo: Any, title: str, shape: str, tilt: float) -> tuple[Any, str]:
+    """``photo`` cut as release ``shape`` with the head turned by ``tilt`` degrees, and its title."""
+    from mezoo.data.faces import FaceReader
+    from mezoo.face.release_crops import release_crop
+
+    whole = FaceReader.from_settings(settings.face, cache=False).calibrate(photo, title)
+    cut, _ = release_crop(photo, whole.raw, shape, tilt)
+    return cut, f"{title}, cut as {shape}" + (f", head turned {tilt:+g} deg" if tilt else "")
 
 
 def _photo(image: Path | None) -> tuple[Any, str]:

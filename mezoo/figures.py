@@ -303,6 +303,13 @@ class RegionsView:
     title: str
     panels: list[tuple[str, np.ndarray, Sequence[str]]]
 
+    @property
+    def seen(self) -> np.ndarray:
+        """The landmarks the fitter saw in the image (those outside it NaN, so not drawn)."""
+        shown = np.array(self.landmarks, dtype=np.float64)
+        shown[np.asarray(self.calibration.unseen, dtype=bool)] = np.nan
+        return shown
+
 
 def regions_of(settings: Any, photo: np.ndarray | None = None, title: str = "",
                sample_key: str | None = None) -> RegionsView:
@@ -333,6 +340,8 @@ def regions_of(settings: Any, photo: np.ndarray | None = None, title: str = "",
         calibration = reader.calibrate(photo, title)
         face, landmarks = calibration.warp(photo), calibration.landmarks
     size = face.shape[0]
-    panels = [("AU regions (au9)", au_boxes(torch.as_tensor(landmarks)).numpy(), AU_REGION_NAMES),
+    mask = torch.from_numpy(reader.mask(picked[0]) if photo is None else calibration.mask)[None, None].float()
+    boxes = au_boxes(torch.as_tensor(landmarks)[None], mask=mask)[0].numpy()
+    panels = [("AU regions (au9)", boxes, AU_REGION_NAMES),
               ("3x3 grid (ablation M5)", grid3x3_boxes(size, size)[0].numpy(), GRID3X3_NAMES)]
     return RegionsView(face, landmarks, calibration, title, panels)

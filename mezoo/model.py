@@ -66,14 +66,18 @@ class FRLDGT(nn.Module):
                          mask: Tensor | None = None) -> tuple[Tensor | None, Tensor]:
         """Crop ``[onset, apex, displacement]`` (zero outside ``mask``) into regions and resize it to the full face."""
         stack = torch.cat([onset, apex, displacement], dim=1)
-        return self.cut(stack if mask is None else stack * mask, landmarks)
+        return self.cut(stack if mask is None else stack * mask, landmarks, mask)
 
-    def cut(self, stack: Tensor, landmarks: Tensor) -> tuple[Tensor | None, Tensor]:
-        """``(B, M, H, W)`` -> region crops ``(B, K, M, R, R)`` (``None`` if unused) and face ``(B, M, S, S)``."""
+    def cut(self, stack: Tensor, landmarks: Tensor, mask: Tensor | None = None) -> tuple[Tensor | None, Tensor]:
+        """``(B, M, H, W)`` -> region crops ``(B, K, M, R, R)`` (``None`` if unused) and face ``(B, M, S, S)``.
+
+        The AU boxes lie in the canvas's face frame and, with the validity ``mask`` ``(B, 1, H,
+        W)``, on its recorded pixels (:func:`mezoo.face.au_regions.au_boxes`).
+        """
         h, w = stack.shape[-2:]
         crops = None
         if self.fusion.uses_regions:
-            boxes = region_boxes(self.regions, landmarks, h, w)
+            boxes = region_boxes(self.regions, landmarks, h, w, mask)
             crops = crop_regions(stack, boxes, self.region_size)
         # antialiased bilinear (a triangle filter as wide as the scale): torch's own, 12 ms at batch 32
         # where kornia's resize (a Gaussian blur, then bilinear) took 186 ms, a fifth of a training step
@@ -101,7 +105,8 @@ class FRLDGT(nn.Module):
         if mask is not None:
             stack = stack * mask[:, None]
         stack = stack.flatten(0, 1)
-        crops, face = self.cut(stack, landmarks.repeat_interleave(steps, dim=0))
+        crops, face = self.cut(stack, landmarks.repeat_interleave(steps, dim=0),
+                               None if mask is None else mask.repeat_interleave(steps, dim=0))
         return (None if crops is None else crops.unflatten(0, (-1, steps))), face.unflatten(0, (-1, steps))
 
     def forward_sequence(self, frames: Tensor, landmarks: Tensor, mask: Tensor | None = None) -> Tensor:

@@ -67,7 +67,7 @@ def regions(landmarks: np.ndarray, size: int) -> dict[str, np.ndarray]:
     from mezoo.face.au_regions import au_boxes
 
     au = np.zeros((size, size), bool)
-    for x1, y1, x2, y2 in au_boxes(torch.as_tensor(landmarks, dtype=torch.float32)).numpy():
+    for x1, y1, x2, y2 in au_boxes(torch.as_tensor(landmarks, dtype=torch.float32), canvas=(size, size)).numpy():
         au[max(int(round(y1)), 0):max(int(round(y2)), 0), max(int(round(x1)), 0):max(int(round(x2)), 0)] = True
     face = np.zeros((size, size), np.uint8)
     cv2.fillConvexPoly(face, cv2.convexHull(np.asarray(landmarks, np.float32)).astype(np.int32), 1)

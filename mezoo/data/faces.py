@@ -42,13 +42,19 @@ from mezoo.data.sample import Sample, near_apex
 from mezoo.errors import DataError
 from mezoo.face.calibration import STATUSES, Calibration, calibration
 from mezoo.face.landmarks import FaceError, LandmarkDetector
+from mezoo.face.template import SPAN
 
 if TYPE_CHECKING:
     from mezoo.settings import FaceSettings
 
 #: Bumped when what the pipeline stores changes, so old cache entries are not reused.
 #: 2: template from real faces, brows-to-chin framing, least-squares fit, zero fill and mask.
-CACHE_VERSION = "2"
+#: 3: canvas of 0.92 face heights from the brow top (face.span), eye-line rotation, no upright refit,
+#:    landmarks outside the image left out.
+CACHE_VERSION = "3"
+
+#: A clip whose worst AU box has less than this share on recorded pixels is named by ``mezoo prepare``.
+LOW_RECORDED = 0.85
 
 
 class FaceReader:
@@ -56,7 +62,7 @@ class FaceReader:
 
     Args:
         size: side of the calibrated face (SPEC: 224).
-        margin: room above the brows and below the chin, as a fraction of ``size``
+        span: the canvas side in face heights, its top edge at the brow top
             (:func:`~mezoo.face.template.canonical_landmarks`).
         predictor, upsample, fallback, detect_size: see :class:`mezoo.face.landmarks.LandmarkDetector`.
         cache_dir: the preprocessing cache (default ``$MEZOO_CACHE_DIR`` or ``~/.cache/mezoo``);
@@ -69,23 +75,26 @@ class FaceReader:
     path)``; :meth:`summary` the quality of the calibrations per dataset.
     """
 
-    def __init__(self, size: int = 224, margin: float = 0.02, predictor: str | Path | None = None,
+    def __init__(self, size: int = 224, span: float = SPAN, predictor: str | Path | None = None,
                  upsample: int = 1, fallback: bool = True, cache_dir: str | Path | None = None, cache: bool = True,
                  detect_size: int | None = 320, detector: LandmarkDetector | None = None):
-        self.size, self.margin = int(size), float(margin)
+        self.size, self.span = int(size), float(span)
         self.predictor, self.upsample, self.fallback = predictor, int(upsample), bool(fallback)
         self.detect_size = int(detect_size) if detect_size else None
         self.cache = DiskCache(cache_dir, namespace="faces") if cache else None
         self.counts: dict[str, Counter[str]] = {}
         self.failures: list[tuple[str, str]] = []
-        self._quality: dict[str, list[tuple[float, float]]] = {}  # per dataset: (eye angle, valid fraction)
+        self._quality: dict[str, list[tuple[float, float, float]]] = {}  # per dataset: eye angle, valid, worst box
+        #: clips whose worst AU box is less than :data:`LOW_RECORDED` on recorded pixels: (sample, the box,
+        #: its share)
+        self.low: list[tuple[Sample, str, float]] = []
         self._detector = detector
         self._clips: dict[tuple, Calibration] = {}  # by sample key, onset frame and onset
 
     @classmethod
     def from_settings(cls, face: FaceSettings, cache_dir: str | Path | None = None, cache: bool = True) -> FaceReader:
         """A reader with the ``face`` settings (and ``run.cache_dir``) of :class:`~mezoo.settings.Settings`."""
-        return cls(size=face.size, margin=face.margin, predictor=face.predictor, upsample=face.upsample,
+        return cls(size=face.size, span=face.span, predictor=face.predictor, upsample=face.upsample,
                    fallback=face.fallback, cache_dir=cache_dir, cache=cache, detect_size=face.detect_size)
 
     @property
@@ -97,7 +106,7 @@ class FaceReader:
     def _cache_key(self) -> tuple[Any, ...]:
         """What a clip's calibration depends on, besides its onset frame (part of its cache key)."""
         predictor = self.detector.predictor_path
-        return (CACHE_VERSION, self.size, self.margin, self.upsample, self.fallback, self.detect_size,
+        return (CACHE_VERSION, self.size, self.span, self.upsample, self.fallback, self.detect_size,
                 predictor.name, predictor.stat().st_size)
 
     # -- clips -------------------------------------------------------------------------------
@@ -119,14 +128,20 @@ class FaceReader:
         if face.failed:
             self.failures.append((sample.key, face.frame))
         else:
-            self._quality.setdefault(sample.dataset, []).append((face.eye_angle, face.valid))
+            recorded = face.recorded
+            worst = int(np.argmin(recorded))
+            self._quality.setdefault(sample.dataset, []).append((face.eye_angle, face.valid, float(recorded[worst])))
+            if recorded[worst] < LOW_RECORDED:
+                from mezoo.face.au_regions import AU_REGION_NAMES
+
+                self.low.append((sample, AU_REGION_NAMES[worst], float(recorded[worst])))
         return face
 
     def _known(self, sample: Sample) -> Calibration:
         frame = sample.read_frame(sample.onset)
         h, w = frame.shape[:2]
         matrix = np.array([[self.size / w, 0, 0], [0, self.size / h, 0]], dtype=np.float64)
-        return calibration(sample.known_landmarks(sample.onset), self.size, self.margin, status="known",
+        return calibration(sample.known_landmarks(sample.onset), self.size, self.span, status="known",
                            shape=(h, w), matrix=matrix)
 
     def _detect(self, sample: Sample) -> Calibration:
@@ -136,10 +151,10 @@ class FaceReader:
         record = self.cache.load_arrays(key, shapes) if self.cache is not None else None
         if record is not None:
             status = STATUSES[int(record["status"])]
-            return calibration(record["raw"], self.size, self.margin, status=status, frame=path,
+            return calibration(record["raw"], self.size, self.span, status=status, frame=path,
                                faces=int(record["faces"]), shape=tuple(record["shape"]), matrix=record["matrix"])
         image = self._decode(sample, sample.onset, content, path)
-        face = self.detector.calibrate(image, self.size, self.margin, name=path)
+        face = self.detector.calibrate(image, self.size, self.span, name=path)
         if self.cache is not None:
             self.cache.save_arrays(key, {"status": np.array(STATUSES.index(face.status)), "matrix": face.matrix,
                                          "raw": face.raw, "faces": np.array(face.faces), "shape": np.array(face.shape)})
@@ -152,7 +167,7 @@ class FaceReader:
         Raises:
             FaceError: no face in ``image``.
         """
-        face = self.detector.calibrate(image, self.size, self.margin, name=name)
+        face = self.detector.calibrate(image, self.size, self.span, name=name)
         if face.failed:
             raise FaceError(f"no face found in {name}; give a frontal face photo")
         return face
@@ -240,15 +255,20 @@ class FaceReader:
     def summary(self) -> list[dict[str, Any]]:
         """Per dataset: clips, how many had each status (detected, a fallback, failed, ...), how
         many onsets held several faces, and over the calibrated clips the median absolute eye-line
-        angle (degrees) and the median fraction of the canvas that comes from the source image
-        (NaN when none was calibrated)."""
+        angle (degrees), the median fraction of the canvas that comes from the source image, and
+        the median and lowest share of recorded pixels in each clip's worst AU box (``worst_box``,
+        ``lowest_box``; NaN when none was calibrated)."""
         rows = []
         for name, c in sorted(self.counts.items()):
-            angles, valid = np.array(self._quality.get(name, []), dtype=np.float64).reshape(-1, 2).T
+            angles, valid, worst = np.array(self._quality.get(name, []), dtype=np.float64).reshape(-1, 3).T
+
+            def stat(values: np.ndarray, how: Any = np.median) -> float:
+                return round(float(how(values)), 3) if len(values) else float("nan")
+
             rows.append({"dataset": name, "clips": sum(c[s] for s in STATUSES), **{s: c.get(s, 0) for s in STATUSES},
                          "several_faces": c.get("several_faces", 0),
                          "eye_angle": round(float(np.median(np.abs(angles))), 2) if len(angles) else float("nan"),
-                         "valid": round(float(np.median(valid)), 3) if len(valid) else float("nan")})
+                         "valid": stat(valid), "worst_box": stat(worst), "lowest_box": stat(worst, np.min)})
         return rows
 
 

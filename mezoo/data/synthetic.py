@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from mezoo.data.sample import Dataset, Sample
-from mezoo.face.template import canonical_landmarks
+from mezoo.face.template import SPAN, canonical_landmarks
 
 CLASSES = ("negative", "positive", "surprise")
 
@@ -99,10 +99,14 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float
 
 
 @lru_cache(maxsize=64)
-def _draw_face(seed: int, subject: int, size: int) -> _Face:
-    """Draw subject ``subject``'s neutral face at ``size`` x ``size``."""
+def _draw_face(seed: int, subject: int, size: int, span: float = SPAN) -> _Face:
+    """Draw subject ``subject``'s neutral face at ``size`` x ``size``, ``span`` face heights across
+    (at :data:`~mezoo.face.template.SPAN`, framed as the face pipeline frames a face; wider,
+    centred, with forehead and chin around it, as a camera would film it)."""
     rng = np.random.default_rng([seed, subject, 1])
-    lm = canonical_landmarks(size).copy()
+    lm = canonical_landmarks(size, span).copy()
+    if span != SPAN:
+        lm[:, 1] += (size - size / span) / 2
     centre = lm.mean(0)
     # Per-subject face shape: width, height, eye spacing, brow height, mouth width.
     lm = centre + (lm - centre) * [rng.uniform(0.92, 1.06), rng.uniform(0.95, 1.05)]
@@ -201,9 +205,9 @@ class SyntheticClip:
     """One synthetic clip; renders frames on demand (a :class:`~mezoo.data.sample.FrameSource`)."""
 
     def __init__(self, seed: int, subject: int, clip: int, label: str, num_frames: int, size: int,
-                 amplitude: tuple[float, float], distractors: bool):
+                 amplitude: tuple[float, float], distractors: bool, span: float = SPAN):
         rng = np.random.default_rng([seed, subject, 2, clip])
-        self.face = _draw_face(seed, subject, size)
+        self.face = _draw_face(seed, subject, size, span)
         self.size = size
         self.num_frames = num_frames
         self.apex = int(rng.integers(num_frames // 3, 2 * num_frames // 3 + 1))
@@ -325,6 +329,11 @@ class SyntheticDataset(Dataset):
         distractors: mix in other classes' actions, add blinks, lip presses, jaw shifts, head drift,
             noise and flicker.
         seed: everything is a pure function of it.
+        span: face heights (brow top to chin) across a frame. The default is the face
+            pipeline's own framing (:data:`~mezoo.face.template.SPAN`: the brow top on the top
+            edge, the chin tip just below the bottom), since the frames are used as calibrated
+            faces; a wider one (e.g. 1.6) centres the face with its forehead and chin in view,
+            as a camera films it, for a face detector (``mezoo synthetic-video``).
     """
 
     classes: ClassVar[tuple[str, ...]] = CLASSES
@@ -341,7 +350,7 @@ class SyntheticDataset(Dataset):
 
     def __init__(self, root: Any = None, subjects: int = 8, clips_per_subject: int = 12, frames: int = 12,
                  size: int = 224, amplitude: tuple[float, float] = (1.0, 3.0), distractors: bool = True,
-                 seed: int = 0):
+                 seed: int = 0, span: float = SPAN):
         super().__init__(root)
         if subjects < 2:
             from mezoo.errors import ConfigError
@@ -354,6 +363,7 @@ class SyntheticDataset(Dataset):
         self.amplitude = (float(amplitude[0]), float(amplitude[1]))
         self.distractors = distractors
         self.seed = seed
+        self.span = float(span)
 
     def samples(self) -> list[Sample]:
         out = []
@@ -363,7 +373,7 @@ class SyntheticDataset(Dataset):
             labels = [labels[i] for i in rng.permutation(len(labels))]
             for c, label in enumerate(labels):
                 clip = SyntheticClip(self.seed, s, c, label, self.frames, self.size, self.amplitude,
-                                     self.distractors)
+                                     self.distractors, self.span)
                 out.append(Sample(
                     dataset="synthetic", subject=f"s{s:02d}", episode=f"clip{c:02d}",
                     onset=0, apex=clip.apex, offset=self.frames - 1,
@@ -389,6 +399,11 @@ def true_motion(sample: Sample, size: int | None = None, first: int | None = Non
         flow = cv2.resize(flow.transpose(1, 2, 0), (size, size), interpolation=cv2.INTER_LINEAR)
         flow = np.ascontiguousarray(flow.transpose(2, 0, 1)) * (size / clip.size)
     return flow
+
+
+#: The framing of the faces ``mezoo synthetic-video`` films: face heights across a frame, with the
+#: forehead and chin in view for the face detector.
+VIDEO_SPAN = 1.6
 
 
 def write_video(path: str | Path, clips: list[Sample], fps: float = 30.0, size: tuple[int, int] = (640, 480),

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from mezoo.errors import MezooError
-from mezoo.face.template import MIRROR_68, canonical_landmarks
+from mezoo.face.template import MIRROR_68, SPAN, canonical_landmarks
 
 #: Landmarks the calibration fits: brows 17-26, nose 27-35 and eyes 36-47. The mouth (48-67) and
 #: the jaw line (0-16) move with expressions (lip-corner pulls, a dropping jaw) and the jaw with
@@ -107,18 +107,55 @@ def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.hstack([scale * rot, (mu_d - scale * rot @ mu_s)[:, None]])
 
 
-def calibration_matrix(landmarks: np.ndarray, size: int = 224, margin: float = 0.02) -> np.ndarray:
-    """The similarity transform taking ``landmarks`` onto the canonical template in a ``size`` x
-    ``size`` face (:func:`~mezoo.face.template.canonical_landmarks`, with ``margin``).
+def scale_fit(src: np.ndarray, dst: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """The transform ``s R x + t`` with the given ``rotation`` ``R`` (2 x 2) taking ``src`` closest
+    to ``dst`` in least squares (the scale and translation of :func:`similarity_fit` with its
+    rotation fixed).
 
-    Least squares (:func:`similarity_fit`) over the :data:`STABLE_POINTS`, then outlier
-    rejection: points whose residual exceeds three times the median (and 5 % of the template's
-    inter-ocular distance) are dropped, and the fit repeated, up to three times. A point is
-    dropped together with its mirror partner (left brow end with right brow end, ...), so the
-    points kept are always left-right symmetric and the rejection cannot tilt a face: a level,
-    symmetric face comes out exactly level, and a face rotated by any angle comes out as if it
-    had not been. (OpenCV's LMedS estimator, used before, picks a minimal subset of points and
-    rotates the face by whatever that subset's own tilt is.)
+    Example:
+        >>> pts = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+        >>> np.allclose(scale_fit(pts, 2 * pts + 3, np.eye(2)), [[2, 0, 3], [0, 2, 3]])
+        True
+    """
+    src, dst = np.asarray(src, dtype=np.float64), np.asarray(dst, dtype=np.float64)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    x, y = (src - mu_s) @ rotation.T, dst - mu_d
+    variance = float((x**2).sum())
+    if variance <= 0:
+        raise MezooError("calibration failed: the landmarks are degenerate (all at one point)")
+    scale = float((x * y).sum()) / variance
+    return np.hstack([scale * rotation, (mu_d - scale * rotation @ mu_s)[:, None]])
+
+
+def outside(points: np.ndarray, shape: tuple[int, ...], tolerance: float = 1.0) -> np.ndarray:
+    """Which of ``points`` ``(N, 2)`` lie outside an image of ``shape`` ``(H, W, ...)`` by more than
+    ``tolerance`` px: a landmark there was extrapolated by the fitter (the jaw of a crop that
+    cuts the cheeks), not seen.
+
+    Example:
+        >>> outside(np.array([[5.0, 5.0], [-3.0, 5.0], [9.5, 9.0]]), (10, 10)).tolist()
+        [False, True, False]
+    """
+    h, w = shape[:2]
+    p = np.asarray(points, dtype=np.float64)
+    return ((p[:, 0] < -tolerance) | (p[:, 0] > w - 1 + tolerance) | (p[:, 1] < -tolerance)
+            | (p[:, 1] > h - 1 + tolerance))
+
+
+def calibration_matrix(landmarks: np.ndarray, size: int = 224, span: float = SPAN,
+                       unseen: np.ndarray | None = None) -> np.ndarray:
+    """The similarity transform taking ``landmarks`` onto the canonical template in a ``size`` x
+    ``size`` canvas (:func:`~mezoo.face.template.canonical_landmarks`, with ``span``).
+
+    The rotation levels the eye line (the line through the two eye centres, 36-41 and 42-47):
+    the eyes are the landmarks dlib places best, and a rotation fitted to the brows too tilted a
+    face whose brows are not symmetric (one raised, a head turned a little) by several degrees.
+    The scale and position are then fitted in least squares (:func:`scale_fit`) over the
+    :data:`STABLE_POINTS` that were seen (``unseen``: ``(68,)`` bool, the landmarks outside the
+    image, left out), with outlier rejection: points whose residual exceeds three times the
+    median (and 5 % of the template's inter-ocular distance) are dropped, and the fit repeated,
+    up to three times. A point is dropped together with its mirror partner (left brow end with
+    right brow end, ...), so the points kept are always left-right symmetric.
 
     Returns:
         ``(2, 3)`` float64 matrix.
@@ -126,12 +163,19 @@ def calibration_matrix(landmarks: np.ndarray, size: int = 224, margin: float = 0
     Raises:
         MezooError: the landmarks are degenerate.
     """
-    template = canonical_landmarks(size, margin)
-    stable = np.array(STABLE_POINTS)
-    keep = stable
+    template = canonical_landmarks(size, span)
     src = np.asarray(landmarks, dtype=np.float64)
+    seen = np.ones(68, dtype=bool) if unseen is None else ~np.asarray(unseen, dtype=bool)
+    seen &= seen[list(MIRROR_68)]  # a point counts only with its mirror partner
+    stable = np.array([i for i in STABLE_POINTS if seen[i]])
+    if len(stable) < 10 or not np.isfinite(src[stable]).all():
+        raise MezooError("calibration failed: too few of the brow, nose and eye landmarks lie in the image")
+    angle = np.radians(eye_angle(src))
+    cos, sin = np.cos(-angle), np.sin(-angle)
+    rotation = np.array([[cos, -sin], [sin, cos]])
+    keep = stable
     floor = 0.05 * inter_ocular(template)
-    matrix = similarity_fit(src[keep], template[keep])
+    matrix = scale_fit(src[keep], template[keep], rotation)
     for _ in range(3):
         residual = np.full(68, np.nan)
         residual[stable] = np.linalg.norm(transform_points(src[stable], matrix) - template[stable], axis=1)
@@ -141,10 +185,50 @@ def calibration_matrix(landmarks: np.ndarray, size: int = 224, margin: float = 0
         if len(kept) == len(keep) or len(kept) < 10:
             break
         keep = kept
-        matrix = similarity_fit(src[keep], template[keep])
+        matrix = scale_fit(src[keep], template[keep], rotation)
     if not np.isfinite(matrix).all():
         raise MezooError("calibration failed: the landmarks are degenerate")
     return matrix
+
+
+#: How far :func:`onto_recorded` may move the canvas, as a fraction of its side.
+CANVAS_REACH = 0.08
+
+
+def onto_recorded(matrix: np.ndarray, shape: tuple[int, ...], size: int = 224,
+                  reach: float = CANVAS_REACH) -> np.ndarray:
+    """``matrix`` with its canvas moved (never turned or scaled) to where most of it is recorded.
+
+    The canvas may move by up to ``reach`` of its side each way, in whole pixels; of the
+    positions whose share of recorded pixels (:func:`valid_mask`) is within half a percent of
+    the best, the nearest to where the fit put it wins, so a face that the canvas holds whole
+    does not move at all. A tight crop's face then fills the canvas as far as its recorded
+    pixels allow, and its scale, which the landmarks alone set, stays comparable with every
+    other face's.
+
+    Example:
+        >>> m = np.array([[1.0, 0, 10], [0, 1.0, 0]])  # a 100 px image shifted 10 px right
+        >>> onto_recorded(m, (100, 100), 100)[:, 2].tolist()
+        [2.0, 0.0]
+    """
+    reach_px = int(round(reach * size))
+    if reach_px < 1 or not np.isfinite(matrix).all():
+        return matrix
+    big = size + 2 * reach_px
+    wide = matrix.copy()
+    wide[:, 2] += reach_px
+    valid = valid_mask(shape, wide, big).astype(np.float64)
+    integral = np.pad(valid.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    offsets = np.arange(2 * reach_px + 1)
+    y0, x0 = np.meshgrid(offsets, offsets, indexing="ij")
+    share = (integral[y0 + size, x0 + size] - integral[y0, x0 + size] - integral[y0 + size, x0]
+             + integral[y0, x0]) / size**2
+    distance = np.hypot(y0 - reach_px, x0 - reach_px)
+    near = np.where(share >= share.max() - 0.005, distance, np.inf)
+    y, x = np.unravel_index(np.argmin(near), near.shape)
+    moved = matrix.copy()
+    moved[:, 2] -= [x - reach_px, y - reach_px]
+    return moved
 
 
 @dataclass(frozen=True)
@@ -157,6 +241,10 @@ class Calibration:
     path, or a name for messages). ``mask`` ``(size, size)`` bool: which canvas pixels come from
     the source image (all ``False`` when failed). ``faces``: how many faces the detector found
     (the largest, or the tracked one, is used); ``shape``: the source image's ``(height, width)``.
+    ``unseen`` ``(68,)`` bool: the landmarks that lie outside the source image (:func:`outside`;
+    the jaw of a crop that cuts the cheeks): the fitter extrapolated them, so they are left out
+    of the fit, and on the canvas :attr:`landmarks` holds the template's point for them (where
+    the fit of the seen points puts them), so they drive nothing either.
     """
 
     status: str
@@ -167,6 +255,7 @@ class Calibration:
     mask: np.ndarray
     faces: int
     shape: tuple[int, int]
+    unseen: np.ndarray
 
     @property
     def size(self) -> int:
@@ -179,14 +268,28 @@ class Calibration:
 
     @property
     def boxes(self) -> np.ndarray:
-        """The ``(9, 4)`` AU boxes (:func:`mezoo.face.au_boxes`) of :attr:`landmarks` (NaN when failed)."""
+        """The ``(9, 4)`` AU boxes (:func:`mezoo.face.au_boxes`, placed on this canvas's recorded
+        pixels) of :attr:`landmarks` (NaN when failed)."""
         if self.failed:
             return np.full((9, 4), np.nan)
         import torch
 
         from mezoo.face.au_regions import au_boxes
 
-        return au_boxes(torch.as_tensor(self.landmarks)).numpy()
+        mask = torch.from_numpy(self.mask)[None, None].float()
+        return au_boxes(torch.as_tensor(self.landmarks)[None], mask=mask)[0].numpy()
+
+    @property
+    def recorded(self) -> np.ndarray:
+        """``(9,)``: the share of each AU box (:attr:`boxes`) on recorded pixels (NaN when failed)."""
+        if self.failed:
+            return np.full(9, np.nan)
+        import torch
+
+        from mezoo.face.au_regions import box_validity
+
+        mask = torch.from_numpy(self.mask)[None, None].float()
+        return box_validity(mask, torch.as_tensor(self.boxes, dtype=torch.float32)[None])[0].numpy()
 
     @property
     def eye_angle(self) -> float:
@@ -204,33 +307,44 @@ class Calibration:
                "padded": "detected once the edges were padded", "whole_image": "whole image as the face box (fallback)",
                "failed": "not found"}[self.status]
         several = f", largest of {self.faces} faces" if self.faces > 1 else ""
-        return f"face {how}{several}; eye line {self.eye_angle:+.1f} deg; {self.valid:.0%} of the canvas valid"
+        return (f"face {how}{several}; eye line {self.eye_angle:+.1f} deg; {self.valid:.0%} of the canvas and "
+                f"{float(np.min(self.recorded)):.0%} of the worst AU box on recorded pixels")
 
     def warp(self, image: np.ndarray) -> np.ndarray:
         """``image`` (the source image, or another frame of its clip, of the same size) on the canvas."""
         return warp(image, self.matrix, self.size)
 
 
-def calibration(raw: np.ndarray | None, size: int = 224, margin: float = 0.02, *, status: str = "detected",
+def calibration(raw: np.ndarray | None, size: int = 224, span: float = SPAN, *, status: str = "detected",
                 frame: str = "", faces: int = 1, shape: tuple[int, int] = (0, 0),
                 matrix: np.ndarray | None = None) -> Calibration:
     """The :class:`Calibration` of a face whose landmarks in the source image are ``raw``.
 
     ``matrix``: the transform to use instead of :func:`calibration_matrix` of ``raw`` (a dataset
     whose frames are only resized). ``raw`` ``None`` or ``status`` ``failed``: no face (the matrix
-    NaN unless given, the landmarks NaN, nothing valid).
+    NaN unless given, the landmarks NaN, nothing valid). ``shape``: the source image's ``(height,
+    width)``; landmarks outside it are :attr:`~Calibration.unseen` (none when ``shape`` is
+    ``(0, 0)``, unknown).
 
     Example:
         >>> cal = calibration(canonical_landmarks(112) * 2 + 5, 112, shape=(240, 240))
-        >>> cal.status, round(cal.eye_angle, 6), cal.valid
+        >>> cal.status, abs(round(cal.eye_angle, 6)), cal.valid
         ('detected', 0.0, 1.0)
     """
     shape = (int(shape[0]), int(shape[1]))
     if status == "failed" or raw is None and matrix is None:
         nan = np.full((68, 2), np.nan)
         return Calibration("failed", np.full((2, 3), np.nan) if matrix is None else matrix, nan,
-                           nan if raw is None else raw, frame, np.zeros((size, size), dtype=bool), faces, shape)
+                           nan if raw is None else raw, frame, np.zeros((size, size), dtype=bool), faces, shape,
+                           np.zeros(68, dtype=bool))
     raw = np.full((68, 2), np.nan) if raw is None else np.asarray(raw, dtype=np.float64)
-    matrix = calibration_matrix(raw, size, margin) if matrix is None else matrix
-    return Calibration(status, matrix, transform_points(raw, matrix), raw, frame, valid_mask(shape, matrix, size),
-                       faces, shape)
+    unseen = outside(raw, shape) if shape[0] > 0 and np.isfinite(raw).all() else np.zeros(68, dtype=bool)
+    fitted = matrix is None
+    if fitted:
+        matrix = calibration_matrix(raw, size, span, unseen)
+        if shape[0] > 0:
+            matrix = onto_recorded(matrix, shape, size)
+    landmarks = transform_points(raw, matrix)
+    if fitted:  # a given matrix comes with the dataset's own landmarks: those were not extrapolated
+        landmarks[unseen] = canonical_landmarks(size, span)[unseen]
+    return Calibration(status, matrix, landmarks, raw, frame, valid_mask(shape, matrix, size), faces, shape, unseen)

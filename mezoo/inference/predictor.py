@@ -139,7 +139,7 @@ class Predictor:
             FaceError: no face anywhere from ``start`` to ``end``.
         """
         began = time.perf_counter()
-        spotted = spot(path, self.detector, self.settings.face.margin, start, end, every, lag, z, floor, progress)
+        spotted = spot(path, self.detector, self.settings.face.span, start, end, every, lag, z, floor, progress)
         info, fps = spotted.info, spotted.info.fps
         intervals = []
         spans = [(peak.onset, peak.offset) for peak in spotted.peaks]
@@ -176,15 +176,15 @@ class Predictor:
         Raises:
             FaceError: no face.
         """
-        size, margin = self.settings.face.size, self.settings.face.margin
+        size, span = self.settings.face.size, self.settings.face.span
         if box is None or not np.isfinite(box).all():
-            clip = self.detector.calibrate(image, size, margin, name=name)
+            clip = self.detector.calibrate(image, size, span, name=name)
             if clip.failed:
                 raise FaceError(f"no face found in {name}; give a frame with a visible, roughly frontal face")
             return clip
         boxes = self.detector.boxes(image)
         found, same = pick_box(boxes, box)
-        return self.detector.calibrate(image, size, margin, name=name, box=found if same else box,
+        return self.detector.calibrate(image, size, span, name=name, box=found if same else box,
                                        faces=max(len(boxes), 1))
 
     @torch.no_grad()

@@ -24,6 +24,7 @@ from mezoo.errors import DataError
 from mezoo.face.calibration import Calibration
 from mezoo.face import spotting
 from mezoo.face.landmarks import FaceError, LandmarkDetector
+from mezoo.face.template import SPAN
 from mezoo.face.spotting import CANVAS, GRID, Peak, block_flow, grey_face, returning_motion
 from mezoo.inference.images import MIN_SIDE
 
@@ -171,7 +172,7 @@ class Scan:
 
 
 def scan(info: VideoInfo, detector: LandmarkDetector, first: int, last: int, every: int, lag: int,
-         margin: float = 0.02, progress: bool = False) -> Scan:
+         span: float = SPAN, progress: bool = False) -> Scan:
     """Track the face from frame ``first`` to ``last`` and score every frame's motion (module docstring).
 
     Raises:
@@ -203,7 +204,7 @@ def scan(info: VideoInfo, detector: LandmarkDetector, first: int, last: int, eve
                 if not continues:
                     track += 1
                 missed = 0
-                face = detector.calibrate(frame, CANVAS, margin, box=box, refit=False)
+                face = detector.calibrate(frame, CANVAS, span, box=box)
                 box_now = np.asarray(box, dtype=np.float64)
         has = face is not None
         found.append(has)
@@ -243,7 +244,7 @@ class Spotted:
     no_face: list[tuple[int, int]]
 
 
-def spot(path: str | Path, detector: LandmarkDetector, margin: float = 0.02, start: float | None = None,
+def spot(path: str | Path, detector: LandmarkDetector, span: float = SPAN, start: float | None = None,
          end: float | None = None, every: int | None = None, lag: float = 0.2, z: float = 6.0, floor: float = 0.1,
          progress: bool = False) -> Spotted:
     """Spot the micro-expressions of a video: :func:`scan` from ``start`` to ``end`` (seconds), the
@@ -266,7 +267,7 @@ def spot(path: str | Path, detector: LandmarkDetector, margin: float = 0.02, sta
         raise DataError(f"--end {end} s comes before --start {start or 0} s")
     every = int(every) if every else max(1, int(round(info.fps / 5)))
     lag_frames = max(1, int(round(lag * info.fps)))
-    result = scan(info, detector, first, last, every, lag_frames, margin, progress)
+    result = scan(info, detector, first, last, every, lag_frames, span, progress)
     no_face = [(result.first + a, result.first + b) for a, b in spotting.stretches(~result.found)]
     if not result.found.any():
         raise FaceError(f"no face found in {info.path} from {first / info.fps:.2f} s to {result.last / info.fps:.2f} s "

@@ -7,12 +7,11 @@ import importlib.util
 import cv2
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from mezoo.cli import cli
 from mezoo.data.casme2 import CASME2
-from mezoo.face import AU_REGION_NAMES, au_boxes, canonical_landmarks
+from mezoo.face import AU_REGION_NAMES, canonical_landmarks
 from mezoo.data.faces import FaceReader
 from mezoo.face.calibration import calibration_matrix, transform_points, warp
 from mezoo.face.landmarks import PREDICTOR_ENV, FaceError, LandmarkDetector, find_predictor
@@ -97,23 +96,19 @@ def test_calibration_levels_the_eyes(photo, detector, degrees):
 
 
 def test_au_boxes_on_a_real_face_are_inside_it_and_in_order(photo, detector):
-    found = detector(photo)
-    matrix = calibration_matrix(found.landmarks, 224)
-    lm = transform_points(found.landmarks, matrix)
-    boxes = au_boxes(torch.as_tensor(lm)).numpy()
+    cal = detector.calibrate(photo, 224)
+    lm = cal.landmarks
+    boxes = cal.boxes
     names = dict(zip(AU_REGION_NAMES, boxes))
     centre = {k: ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for k, b in names.items()}
-    # inside the face: between the jaw's sides, from the forehead (the brow boxes reach up to
-    # see its wrinkles; up to 0.6 IOD above the brows) down to the chin (the chin box may reach
-    # 0.2 IOD under it), and inside the image
-    iod = np.linalg.norm(lm[36:42].mean(0) - lm[42:48].mean(0))
+    # inside the face: between the jaw's sides, from the brow top down to the canvas's bottom
+    # (just above the chin tip), on recorded pixels
     for name, (x1, y1, x2, y2) in names.items():
         assert lm[0:17, 0].min() - 2 <= x1 < x2 <= lm[0:17, 0].max() + 2, name
-        assert lm[17:27, 1].min() - 0.6 * iod <= y1 < y2 <= lm[8, 1] + 0.2 * iod, name
+        assert -1e-3 <= y1 < y2 <= min(lm[8, 1], 224) + 1e-3, name
+        assert y1 <= lm[17:27, 1].min() or name not in ("au1_left", "au1_right", "au2"), name  # brows inside
         assert 0 <= x1 and x2 <= 224, name
-        # the canvas is the face from brows to chin: only the boxes that reach onto the forehead
-        # (brows, glabella) start above it, by at most 55 % of their height
-        assert y1 >= (-0.55 * (y2 - y1) if name in ("au1_left", "au1_right", "au2") else 0), name
+    assert cal.recorded.min() >= 0.99
     # the documented order: brows, glabella, lower lids, nose, mouth corners, chin; left before right
     y = {k: c[1] for k, c in centre.items()}
     assert y["au1_left"] < y["au3_left"] < y["au5_left"] < y["au6"]
@@ -242,19 +237,31 @@ def test_unreadable_frame_names_sample_and_file(photo, tmp_path):
 def test_prepare_command_and_prepared_tensors(photo, tmp_path):
     root = casme2_tree(tmp_path / "data", rows=[(1, "EP01_01", 10, 14, 18, "happiness"),
                                                 (2, "EP02_01", 20, 24, 28, "surprise"),
-                                                (3, "EP07_01", 5, 7, 9, "disgust")], frame=face_frames(photo))
+                                                (3, "EP07_01", 5, 7, 9, "disgust"),
+                                                (4, "EP08_01", 5, 7, 9, "surprise")], frame=face_frames(photo))
     blank = root / "CASME2_RAW_selected" / "sub03" / "EP07_01"
     for p in blank.iterdir():
         cv2.imwrite(str(p), np.full((64, 64, 3), 90, np.uint8))
+    # a crop that cuts into the brows (its top a fifth of the face below the brow top): the brow
+    # boxes cannot lie on recorded pixels
+    for p in (root / "CASME2_RAW_selected" / "sub04" / "EP08_01").iterdir():
+        cv2.imwrite(str(p), cv2.cvtColor(np.ascontiguousarray(photo[105:178, 183:265]), cv2.COLOR_RGB2BGR))
     cache = tmp_path / "cache"
     result = CliRunner().invoke(cli, ["prepare", "--dataset", "casme2", "--data-root", str(root),
                                       "--set", f"run.cache_dir={cache}", "--set", "face.size=112"])
     assert result.exit_code == 0, result.output
-    assert "| casme2 | 3 | 2 | 0 | 0 | 1 | 0 |" in result.output
+    assert "| casme2 | 4 | 2 | 1 | 0 | 1 | 0 |" in result.output
     assert "No face: casme2/sub03/EP07_01" in result.output
+    assert "worst AU box recorded: median | worst AU box recorded: lowest |" in result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("| casme2 "))
+    lowest = float(row.rstrip(" |").rsplit("|", 1)[1].strip().rstrip("%")) / 100
+    assert lowest < 0.85
+    assert ("Little recorded: casme2/sub04/EP08_01: AU box au1_" in result.output
+            and "dataset.casme2.exclude" in result.output)
+    assert "Little recorded: casme2/sub01" not in result.output
     # read_frames() of the two good clips reads from that cache: same faces, (N, C, 112, 112)
     reader = FaceReader(size=112, cache_dir=cache)
-    good = CASME2(root, exclude=["sub03/EP07_01"]).samples()
+    good = CASME2(root, exclude=["sub03/EP07_01", "sub04/EP08_01"]).samples()
     data = read_frames(good, ("happiness", "disgust", "repression", "surprise", "others"), 112, True, progress=False,
                    apex_jitter=1, faces=reader)
     assert data.onset.shape == (2, 3, 112, 112) and data.near.shape == (2, 2, 3, 112, 112)
@@ -268,6 +275,14 @@ def test_figure_regions_command(tmp_path):
     assert result.exit_code == 0, result.output
     image = cv2.imread(str(out))
     assert image is not None and image.shape[1] > 2 * 224
+    # on a CASME II-shaped crop of the photo, the head turned: the line says how much is recorded
+    result = CliRunner().invoke(cli, ["figure", "regions", "--crop", "casme2", "--tilt", "10", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "cut as casme2, head turned +10 deg: face detected" in result.output
+    assert "of the worst AU box on recorded pixels" in result.output
+    refused = CliRunner().invoke(cli, ["figure", "regions", "--crop", "casme2", "--dataset", "synthetic",
+                                       "--out", str(out)])
+    assert refused.exit_code == 2 and "--crop cuts a photo" in refused.output
 
 
 def test_loso_run_on_a_native_layout(photo, tmp_path, tiny_config):

@@ -2,28 +2,54 @@
 
 import torch
 
-from mezoo.face import AU_REGION_NAMES, au_boxes, canonical_landmarks, crop_regions, grid3x3_boxes
+import pytest
+
+from mezoo.face import AU_REGION_NAMES, au_boxes, box_validity, canonical_landmarks, crop_regions, grid3x3_boxes
+from mezoo.face.au_regions import FRAME
 
 
 def test_au_boxes_order_and_placement():
     lm = torch.as_tensor(canonical_landmarks(224))
-    boxes = au_boxes(lm)
+    boxes = au_boxes(lm, canvas=(224, 224))
     assert boxes.shape == (9, 4) and len(AU_REGION_NAMES) == 9
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     named = dict(zip(AU_REGION_NAMES, centres))
     assert named["au1_left"][0] < named["au2"][0] < named["au1_right"][0]
     assert named["au1_left"][1] < named["au3_left"][1] < named["au5_left"][1] < named["au6"][1]
     assert named["au5_left"][0] < named["au4"][0] < named["au5_right"][0]
-    # Inside the canvas across; up and down, the canvas holds the face from brows to chin
-    # (mezoo.face.template), so the brow and glabella boxes, which reach onto the forehead, stick
-    # out above it by at most 55 % of their height, and the chin box below it by at most 10 %.
-    side = boxes[:, 3] - boxes[:, 1]
-    assert (boxes[:, 0] >= 0).all() and (boxes[:, 2] <= 224).all()
-    assert (boxes[3:8, 1] >= 0).all() and (boxes[3:8, 3] <= 224).all()
-    assert (-boxes[:3, 1] <= 0.55 * side[:3]).all() and (boxes[:3, 3] <= 224).all()
-    assert boxes[8, 1] >= 0 and boxes[8, 3] - 224 <= 0.1 * side[8]
-    # Square.
-    assert torch.allclose(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    # every box in the face's frame: from the canvas top (the brow top) down, inside the width
+    # CASME II's crops keep
+    x0, y0, x1, y1 = (v * 224 for v in FRAME)
+    assert (boxes[:, 0] >= x0 - 1e-3).all() and (boxes[:, 2] <= x1 + 1e-3).all()
+    assert (boxes[:, 1] >= y0 - 1e-3).all() and (boxes[:, 3] <= y1 + 1e-3).all()
+    # the brow and glabella boxes start at the brow top and hold the brows and the eyes' tops
+    assert torch.allclose(boxes[:3, 1], torch.zeros(3), atol=1e-3)
+    assert (boxes[:3, 3] > lm[36:48, 1].max()).all()
+    # the chin box holds the lower lip and ends at the canvas's bottom
+    assert boxes[8, 1] < lm[57, 1] and boxes[8, 3] == pytest.approx(224, abs=1e-3)
+    # without a canvas: the landmark rules alone (the brow boxes centred on the brows)
+    free = au_boxes(lm)
+    assert torch.allclose((free[0, 1] + free[0, 3]) / 2, lm[17:22, 1].mean().float(), atol=1e-3)
+
+
+def test_boxes_move_onto_recorded_pixels_and_keep_their_size():
+    lm = torch.as_tensor(canonical_landmarks(224), dtype=torch.float32)[None]
+    mask = torch.ones(1, 1, 224, 224)
+    mask[..., :, :24] = 0  # the crop cuts the left cheek
+    mask[..., :12, 150:] = 0  # and a tilted corner
+    framed = au_boxes(lm, canvas=(224, 224))
+    placed = au_boxes(lm, mask=mask)
+    before, after = box_validity(mask, framed)[0], box_validity(mask, placed)[0]
+    assert before.min() < 0.9  # the case under test: boxes off the recorded pixels
+    assert after.min() >= 0.98  # (99 % on whole pixels; the bilinear crop of the mask reads a little less)
+    assert torch.allclose(placed[..., 2:] - placed[..., :2], framed[..., 2:] - framed[..., :2])
+    # a box already on recorded pixels does not move; one that was off moves by at most a quarter
+    still = before >= 0.99
+    assert torch.equal(placed[0, still], framed[0, still])
+    size = framed[0, :, 2:] - framed[0, :, :2]
+    assert ((placed[0, :, :2] - framed[0, :, :2]).abs() <= 0.25 * size + 2).all()
+    # on a fully recorded canvas nothing moves
+    assert torch.equal(au_boxes(lm, mask=torch.ones(1, 1, 224, 224)), framed)
 
 
 def test_au_boxes_follow_the_face():

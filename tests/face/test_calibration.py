@@ -10,7 +10,7 @@ import pytest
 from skimage import data as skimage_data
 
 from mezoo.face.calibration import (
-    STATUSES, calibration, calibration_matrix, eye_angle, transform_points, valid_mask, warp,
+    STATUSES, calibration, calibration_matrix, eye_angle, onto_recorded, transform_points, valid_mask, warp,
 )
 from mezoo.face.landmarks import LandmarkDetector
 from mezoo.face.template import canonical_landmarks
@@ -52,7 +52,7 @@ def test_a_given_matrix_is_kept_and_a_failure_has_nothing_valid():
 
 
 def test_the_warp_of_a_calibration_is_the_one_warp(frame, detector):
-    cal = detector.calibrate(frame, 224, 0.02, name="frame")
+    cal = detector.calibrate(frame, 224, name="frame")
     assert cal.status == "detected" and cal.frame == "frame"
     assert np.array_equal(cal.warp(frame), warp(frame, cal.matrix, 224))
     assert np.array_equal(cal.mask, valid_mask(frame.shape, cal.matrix, 224))
@@ -62,16 +62,45 @@ def test_the_warp_of_a_calibration_is_the_one_warp(frame, detector):
 
 
 def test_detector_calibrate_is_detection_then_calibration(frame, detector):
-    """The same numbers as fitting and calibrating by hand: with the detector's own box, and in a
-    tracked box (no upright refit, as the video tracker fits)."""
+    """The same numbers as fitting and calibrating by hand: with the detector's own box (dlib's
+    own fit in it, nothing refitted), and in a tracked box."""
+    import dlib
+
     found = detector(frame)
-    cal = detector.calibrate(frame, 224, 0.02)
+    plain = detector._predictor(frame, dlib.rectangle(*found.box))
+    assert np.array_equal(found.landmarks, [(p.x, p.y) for p in plain.parts()])
+    cal = detector.calibrate(frame, 224, 0.9)
     assert np.array_equal(cal.raw, found.landmarks)
-    assert np.array_equal(cal.matrix, calibration_matrix(found.landmarks, 224, 0.02))
+    assert np.array_equal(cal.matrix, onto_recorded(calibration_matrix(found.landmarks, 224, 0.9), frame.shape, 224))
     assert np.array_equal(cal.landmarks, transform_points(found.landmarks, cal.matrix))
-    tracked = detector.calibrate(frame, 112, 0.02, box=found.box, refit=False, faces=2)
-    raw = detector.fit(frame, found.box, refit=False)
-    assert np.array_equal(tracked.matrix, calibration_matrix(raw, 112, 0.02)) and tracked.faces == 2
+    tracked = detector.calibrate(frame, 112, 0.9, box=found.box, faces=2)
+    raw = detector.fit(frame, found.box)
+    assert np.array_equal(tracked.matrix, onto_recorded(calibration_matrix(raw, 112, 0.9), frame.shape, 112))
+    assert tracked.faces == 2
+
+
+def test_landmarks_outside_the_image_drive_nothing():
+    """A crop that cuts the cheeks: the jaw points dlib would extrapolate past the image are
+    unseen, left out of the fit and put where the seen points say they are."""
+    truth = canonical_landmarks(200) + [40.0, 10.0]
+    raw = truth.copy()
+    raw[0:4] += [-80.0, 0.0]  # extrapolated far off, out of the image on the left
+    cal = calibration(raw, 200, shape=(260, 280))
+    assert cal.unseen[0:4].all() and not cal.unseen[4:].any()
+    clean = calibration(truth, 200, shape=(260, 280))
+    assert np.allclose(cal.matrix, clean.matrix)
+    assert np.allclose(cal.landmarks[0:4], canonical_landmarks(200)[0:4])
+
+
+def test_the_eye_line_sets_the_rotation():
+    """A face whose brows are not level (one raised) comes out with its eye line level."""
+    raw = canonical_landmarks(224).copy()
+    raw[22:27, 1] -= 12.0  # the right brow raised
+    angle = np.radians(10)
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    tilted = raw @ rot.T + [60.0, 40.0]
+    cal = calibration(tilted, 224, shape=(400, 400))
+    assert cal.eye_angle == pytest.approx(0.0, abs=1e-6)
 
 
 def test_no_face_is_a_failed_calibration_not_an_error(detector):

@@ -36,7 +36,8 @@ def trained(tmp_path_factory):
 
 @pytest.fixture(scope="package")
 def people():
-    """Synthetic clips of people the model never saw (seed 1), at 224 px, where dlib finds their faces."""
-    from mezoo.data.synthetic import SyntheticDataset
+    """Synthetic clips of people the model never saw (seed 1), at 224 px, filmed with their forehead
+    and chin in view (as a camera films a face), where dlib finds their faces."""
+    from mezoo.data.synthetic import VIDEO_SPAN, SyntheticDataset
 
-    return SyntheticDataset(subjects=2, clips_per_subject=6, seed=1).samples()
+    return SyntheticDataset(subjects=2, clips_per_subject=6, seed=1, span=VIDEO_SPAN).samples()

