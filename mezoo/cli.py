@@ -94,6 +94,16 @@ def cli() -> None:
     """mezoo: a plugin-based model zoo for facial micro-expression recognition."""
 
 
+_protocol_option = click.option(
+    "--protocol", type=click.Choice(("loso", "leave_one_database_out", "cross_dataset")),
+    help="Evaluation protocol (default loso; cross_dataset takes --set protocol.train=[PART] --set "
+         "protocol.test=[PART]); README, \"Evaluation protocol\".")
+
+_select_option = click.option(
+    "--select", "selects", multiple=True, metavar="KEY=V1,V2,...",
+    help="Choose this train setting inside each fold by inner cross-validation over its training subjects, "
+         "e.g. --select train.epochs=10,20,40 (repeatable: every combination is tried).")
+
 _seeds_option = click.option(
     "--seeds", help="Train with each of these seeds (e.g. 0,1,2), each a run in OUT/seed-<k>; the report gives every "
                     "seed, the mean +- sd and an interval pooled over them.")
@@ -103,9 +113,11 @@ _seeds_option = click.option(
 @_training_options(f"{DEFAULT_RUN_DIR}; the run directory")
 @_executor_option
 @_seeds_option
+@_protocol_option
+@_select_option
 def run(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
         config_file: Path | None, sets: tuple[str, ...], device: str | None, out: Path | None,
-        quiet: bool, executor: str | None, seeds: str | None) -> None:
+        quiet: bool, executor: str | None, seeds: str | None, protocol: str | None, selects: tuple[str, ...]) -> None:
     """Leave-one-subject-out training and evaluation; prints a UF1/UAR table with 95 % intervals.
 
     Running the same settings again resumes: folds already finished are not trained again.
@@ -114,7 +126,8 @@ def run(dataset: str | None, data_root: Path | None, displacement: str | None, f
     from mezoo.loso.seeds import parse_seeds, run_seeds
 
     chosen = parse_seeds(seeds) if seeds is not None else None
-    settings = _config(dataset, data_root, displacement, fusion, config_file, sets, device, executor=executor)
+    settings = _config(dataset, data_root, displacement, fusion, config_file, sets, device, executor=executor,
+                       protocol=protocol, selects=selects)
     if chosen is not None:
         result = run_seeds(settings, chosen, out, progress=not quiet)
     else:
@@ -273,9 +286,11 @@ def synthetic_video(out: Path, seed: int, subject: int, clips: int, fps: float, 
 @_quiet_option
 @_executor_option
 @_seeds_option
+@_protocol_option
+@_select_option
 def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config_file: Path | None,
            sets: tuple[str, ...], device: str | None, out: Path | None, quiet: bool, executor: str | None,
-           seeds: str | None) -> None:
+           seeds: str | None, protocol: str | None, selects: tuple[str, ...]) -> None:
     """Run the ablation rows M0-M9 of the paper's Table 2 and write the table with this run's numbers.
 
     Each row is a LOSO run in OUT/<row> (with --seeds, one per seed in OUT/<row>/seed-<k>); running
@@ -288,7 +303,8 @@ def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config
 
     chosen = parse_rows(rows)
     chosen_seeds = parse_seeds(seeds) if seeds is not None else None
-    settings = _config(dataset, data_root, None, None, config_file, sets, device, executor=executor)
+    settings = _config(dataset, data_root, None, None, config_file, sets, device, executor=executor,
+                       protocol=protocol, selects=selects)
     out = out or default_ablation_dir(settings)
 
     def report(row: str, result: Any) -> None:
@@ -302,7 +318,8 @@ def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config
 
 def _config(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
             config_file: Path | None, sets: tuple[str, ...], device: str | None,
-            components: bool = True, executor: str | None = None) -> Settings:
+            components: bool = True, executor: str | None = None, protocol: str | None = None,
+            selects: tuple[str, ...] = ()) -> Settings:
     """The command's settings (:func:`mezoo.settings.load_settings`); every key, value and component
     name is checked here, before any work.
 
@@ -322,6 +339,15 @@ def _config(dataset: str | None, data_root: Path | None, displacement: str | Non
         overrides = merge(overrides, {"run": {"device": device}})
     if executor:
         overrides = merge(overrides, {"run": {"executor": plugins.normalize_name(executor)}})
+    if protocol:
+        overrides = merge(overrides, {"protocol": {"name": protocol}})
+    for select in selects:
+        key, _, values = select.partition("=")
+        name = key.strip().removeprefix("train.")
+        if not values.strip() or key.strip() not in ("train.epochs", "train.lr", "train.weight_decay"):
+            raise click.BadParameter(f"{select!r}: give KEY=V1,V2,... with KEY one of train.epochs, train.lr, "
+                                     f"train.weight_decay, e.g. train.epochs=10,20,40", param_hint="--select")
+        overrides = merge(overrides, {"protocol": {"select": {name: values.strip()}}})
     return load_settings(config_file, merge(overrides, parse_set(sets)), components=components)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import itertools
 import json
 import math
 import types
@@ -131,6 +132,54 @@ class TrainSettings:
     augmentations: tuple[str, ...] = _setting("registered augmentations to apply, e.g. [motion_magnification]")
 
 
+#: ``protocol`` as plain LOSO with nothing selected (see :attr:`Settings.fingerprint`).
+_DEFAULT_PROTOCOL = {"name": "loso", "train": [], "test": [], "select": {"epochs": [], "lr": [], "weight_decay": []},
+                     "inner_folds": 3}
+
+#: The evaluation protocols (README, "Evaluation protocol").
+PROTOCOLS = ("loso", "cross_dataset", "leave_one_database_out")
+
+
+@dataclass(frozen=True)
+class SelectSettings:
+    """``protocol.select``: ``train`` settings chosen inside each fold, by an inner cross-validation
+    over that fold's training subjects only (``mezoo run --select train.epochs=10,20,40``)."""
+
+    epochs: tuple[int, ...] = _setting("candidates for train.epochs; []: not selected", AT_LEAST_1)
+    lr: tuple[float, ...] = _setting("candidates for train.lr; []: not selected", FINITE_POSITIVE)
+    weight_decay: tuple[float, ...] = _setting("candidates for train.weight_decay; []: not selected",
+                                               FINITE_AT_LEAST_0)
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) for f in dataclasses.fields(self))
+
+    def grid(self) -> list[dict[str, Any]]:
+        """Every combination of the candidates, as ``train`` overrides, in the order given."""
+        chosen = [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self) if getattr(self, f.name)]
+        return [dict(zip([k for k, _ in chosen], values)) for values in itertools.product(*[v for _, v in chosen])]
+
+
+@dataclass(frozen=True)
+class ProtocolSettings:
+    """``protocol``: which samples each fold trains on and which it tests on."""
+
+    name: Literal["loso", "cross_dataset", "leave_one_database_out"] = _setting(
+        "loso: a fold per subject; leave_one_database_out: a fold per dataset part; cross_dataset: "
+        "train on protocol.train, test on protocol.test")
+    train: tuple[str, ...] = _setting("cross_dataset: the dataset parts to train on, e.g. [casme2]")
+    test: tuple[str, ...] = _setting("cross_dataset: the dataset parts to test on, e.g. [samm]")
+    select: SelectSettings = _setting("train settings chosen in each fold by inner cross-validation")
+    inner_folds: int = _setting("subject groups of the inner cross-validation (at most the fold's training "
+                                "subjects)", (lambda v: v >= 2, "at least 2"))
+
+    def describe(self) -> str:
+        """The protocol in a few words (the report's ``protocol``; runs compare only when it is equal)."""
+        if self.name == "cross_dataset":
+            return f"cross_dataset ({'+'.join(self.train)} -> {'+'.join(self.test)})"
+        return self.name
+
+
 @dataclass(frozen=True)
 class RaySettings:
     """``run.ray``: the ``ray`` executor (``pip install "mezoo[ray]"``)."""
@@ -168,6 +217,7 @@ class Settings:
     regions: RegionSettings = _setting("AU regions")
     sequence: SequenceSettings = _setting("sequence heads")
     train: TrainSettings = _setting("training")
+    protocol: ProtocolSettings = _setting("the evaluation protocol")
     augmentation: dict[str, dict[str, Any]] = _setting("options of each registered augmentation, under its name")
     run: RunSettings = _setting("where and how")
     #: what the caller gave (config file merged with overrides): the base of :meth:`changed`
@@ -179,8 +229,14 @@ class Settings:
 
     @property
     def fingerprint(self) -> str:
-        """A short stable hash of the settings that change results (everything but ``run``)."""
+        """A short stable hash of the settings that change results (everything but ``run``).
+
+        The ``protocol`` section counts only when it is not the default (plain LOSO, nothing
+        selected), so LOSO runs made before protocols were settings keep their fingerprint and resume.
+        """
         relevant = {k: v for k, v in self.as_dict().items() if k != "run"}
+        if relevant["protocol"] == _DEFAULT_PROTOCOL:
+            del relevant["protocol"]
         blob = json.dumps(relevant, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:10]
 
@@ -345,9 +401,14 @@ def _convert(kind: Any, value: Any, key: str, rule: Rule | None) -> Any:
             raise ConfigError(f"{key} is {value!r}; it must be one of: {', '.join(args)} (e.g. --set {key}={args[0]})")
         return text
     if origin is tuple:
-        items = [] if value is None else [value] if isinstance(value, str) else value
+        numbers = bool(args) and args[0] in (int, float)
+        if numbers and isinstance(value, str):  # "10,20,40", as --select gives them
+            value = [v for v in value.split(",") if v.strip()]
+        items = [] if value is None else [value] if isinstance(value, (str, int, float)) else value
         if not isinstance(items, (list, tuple)):
             raise ConfigError(f"{key} is {value!r}; it must be a list, e.g. [{args[0].__name__}, ...]")
+        if numbers:
+            return tuple(_scalar(args[0], v, key, rule) for v in items)
         return tuple(plugins.normalize_name(str(v)) for v in items)
     if origin is dict:
         if value is None:

@@ -334,6 +334,10 @@ class SyntheticDataset(Dataset):
             edge, the chin tip just below the bottom), since the frames are used as calibrated
             faces; a wider one (e.g. 1.6) centres the face with its forehead and chin in view,
             as a camera films it, for a face detector (``mezoo synthetic-video``).
+        parts: spread the subjects over this many dataset parts, ``synthetic_a``, ``synthetic_b``,
+            ... (subject ``k`` in part ``k % parts``), as a composite of several databases is, for
+            the ``leave_one_database_out`` and ``cross_dataset`` protocols; 1: one dataset,
+            ``synthetic``.
     """
 
     classes: ClassVar[tuple[str, ...]] = CLASSES
@@ -350,12 +354,18 @@ class SyntheticDataset(Dataset):
 
     def __init__(self, root: Any = None, subjects: int = 8, clips_per_subject: int = 12, frames: int = 12,
                  size: int = 224, amplitude: tuple[float, float] = (1.0, 3.0), distractors: bool = True,
-                 seed: int = 0, span: float = SPAN):
+                 seed: int = 0, span: float = SPAN, parts: int = 1):
         super().__init__(root)
         if subjects < 2:
             from mezoo.errors import ConfigError
 
             raise ConfigError("dataset.synthetic.subjects must be at least 2 for leave-one-subject-out")
+        if not 1 <= parts <= min(subjects, 26):
+            from mezoo.errors import ConfigError
+
+            raise ConfigError(f"dataset.synthetic.parts is {parts}; it must be from 1 to the number of subjects "
+                              f"({subjects}, at most 26)")
+        self.parts = int(parts)
         self.subjects = subjects
         self.clips_per_subject = clips_per_subject
         self.frames = frames
@@ -374,8 +384,9 @@ class SyntheticDataset(Dataset):
             for c, label in enumerate(labels):
                 clip = SyntheticClip(self.seed, s, c, label, self.frames, self.size, self.amplitude,
                                      self.distractors, self.span)
+                part = "synthetic" if self.parts == 1 else f"synthetic_{'abcdefghijklmnopqrstuvwxyz'[s % self.parts]}"
                 out.append(Sample(
-                    dataset="synthetic", subject=f"s{s:02d}", episode=f"clip{c:02d}",
+                    dataset=part, subject=f"s{s:02d}", episode=f"clip{c:02d}", settings="dataset.synthetic",
                     onset=0, apex=clip.apex, offset=self.frames - 1,
                     emotion=label, label=label, source=clip,
                 ))

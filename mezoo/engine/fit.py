@@ -39,11 +39,16 @@ class TrainingContext:
 
 
 class PairSampler:
-    """Random batches of self-supervision pairs from the training subjects of one fold only."""
+    """Random batches of self-supervision pairs from the subjects a model trains on only (``groups``:
+    the LOSO groups of its training rows; never a test subject's frames)."""
 
-    def __init__(self, pairs: Pairs, test_subject: str, batch_size: int, device: torch.device):
+    def __init__(self, pairs: Pairs, groups: np.ndarray, batch_size: int, device: torch.device):
         self.pairs = pairs
-        self.rows = np.flatnonzero(pairs.groups != test_subject)
+        self.rows = np.flatnonzero(np.isin(pairs.groups, np.unique(groups)))
+        if len(self.rows) == 0:
+            from mezoo.errors import DataError
+
+            raise DataError("no self-supervision pairs come from the training subjects; the provider cannot train")
         self.batch_size = batch_size
         self.device = device
 
@@ -73,14 +78,13 @@ class Fitted:
     forward: Forward
 
 
-def fit_model(context: TrainingContext, train_rows: np.ndarray, device: torch.device, held_out: str = "",
-              name: str = "model") -> Fitted:
+def fit_model(context: TrainingContext, train_rows: np.ndarray, device: torch.device, name: str = "model") -> Fitted:
     """Build the model of the context's settings and train it on the rows ``train_rows`` of its data.
 
-    ``held_out``: a LOSO group whose self-supervision pairs are never used (a fold's test
-    subject; empty to use every pair, as the deployment model of ``mezoo train`` does). Training
+    A trainable provider's self-supervision pairs come from the subjects of ``train_rows`` only
+    (a fold's test side never; all of them for the deployment model of ``mezoo train``). Training
     picks a random apex among its neighbours (``train.apex_jitter``) and augments batches
-    (``train.augment``). The model is seeded by ``name`` (a fold's subject).
+    (``train.augment``). The model is seeded by ``name`` (a fold's name).
 
     Raises:
         TrainingError: the loss or the weights stopped being finite.
@@ -93,7 +97,7 @@ def fit_model(context: TrainingContext, train_rows: np.ndarray, device: torch.de
     pair_loss: Callable[[torch.Generator], Tensor] | None = None
     sampler = None
     if context.inputs.pairs is not None:
-        sampler = PairSampler(context.inputs.pairs, held_out,
+        sampler = PairSampler(context.inputs.pairs, data.groups[train_rows],
                               int(model.displacement.pair_batch_size or train.batch_size), device)
         pair_loss = lambda generator: model.displacement.pair_loss(*sampler.sample(generator))  # noqa: E731
     history = train_epochs(model, forward, train_idx=train_rows, train_labels=data.labels[train_rows],

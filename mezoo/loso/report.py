@@ -80,6 +80,19 @@ def markdown(report: dict[str, Any], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def selection_markdown(selection: dict[str, Any]) -> str:
+    """The settings chosen in each fold (``report["selection"]``) as Markdown."""
+    folds = selection["folds"]
+    keys = list(next(iter(folds.values()))["chosen"])
+    lines = [f"Chosen inside each fold ({selection['how']}):", "",
+             "| fold | " + " | ".join(f"train.{k}" for k in keys) + " | inner UF1 of each candidate |",
+             "|---|" + "---:|" * len(keys) + "---|"]
+    for name, got in folds.items():
+        tried = ", ".join("/".join(str(c[k]) for k in keys) + f": {c['uf1']:.3f}" for c in got["inner"])
+        lines.append(f"| {name} | " + " | ".join(str(got["chosen"][k]) for k in keys) + f" | {tried} |")
+    return "\n".join(lines) + "\n"
+
+
 def per_subject(subjects: Sequence[str], y_true: Sequence[int], y_pred: Sequence[int],
                 num_classes: int) -> dict[str, dict[str, Any]]:
     """Each subject's sample count, UF1 and accuracy on its own samples (UF1 over the classes it has)."""
@@ -126,7 +139,7 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
     pooled = pool(data, folds, results)
     report = build_report(classes, pooled.parts, pooled.y_true, pooled.y_pred, pooled.subjects)
     report["run"] = {
-        "protocol": "loso",
+        "protocol": settings.protocol.describe(),
         "dataset": settings.dataset.name,
         "displacement": settings.displacement.name,
         "fusion": settings.fusion.name,
@@ -138,8 +151,19 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
         "fold_seconds": round(sum(results[f.subject].seconds for f in folds), 1),
     }
     report["subjects"] = per_subject(pooled.subjects, pooled.y_true, pooled.y_pred, len(classes))
+    chosen = {f.subject: results[f.subject] for f in folds if results[f.subject].selected}
+    if chosen:
+        report["selection"] = {
+            "how": f"inner cross-validation over each fold's training subjects, {settings.protocol.inner_folds} "
+                   f"subject groups, best pooled UF1 (first candidate on ties)",
+            "folds": {name: {"chosen": r.selected, "inner": r.inner} for name, r in chosen.items()},
+        }
     title = f"{settings.displacement.name} + {settings.fusion.name}"
+    if settings.protocol.name != "loso":
+        title += f", {settings.protocol.describe()}"
     text = markdown(report, title)
+    if chosen:
+        text += "\n" + selection_markdown(report["selection"])
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(["key", "subject", "part", "true", "predicted"] + [f"p_{c}" for c in classes])

@@ -31,7 +31,7 @@ from mezoo.engine.inputs import choose_input_path
 from mezoo.engine.setup import setup
 from mezoo.errors import DataError, MezooError
 from mezoo.layout import default_run_dir
-from mezoo.loso.folds import Fold, FoldResult, loso_folds
+from mezoo.loso.folds import Fold, FoldResult, check_protocol, protocol_folds
 from mezoo.loso.job import FoldTask, fold_job
 from mezoo.loso.report import write_report
 from mezoo.loso.rundir import RunDir
@@ -101,6 +101,7 @@ def start_run(settings: Settings, run_dir: str | Path | None = None, progress: b
     run = RunDir(run_dir if run_dir is not None else default_run_dir(settings), settings)
     checked = setup(settings)
     path = choose_input_path(settings, checked.model)
+    check_protocol(settings.protocol, [s.dataset for s in checked.samples])
     run.open()
     plain = settings.as_dict()  # what reading the frames depends on:
     key = json.dumps([path.read.__qualname__, plain["dataset"], plain["face"], plain["sequence"],
@@ -109,8 +110,8 @@ def start_run(settings: Settings, run_dir: str | Path | None = None, progress: b
     if key not in frames:
         frames[key] = path.read(settings, checked.dataset, checked.samples, progress)
     data = frames[key]
-    folds = loso_folds(data.groups)
-    if len(folds) < 2:
+    folds = protocol_folds(settings.protocol, data.groups, data.parts)
+    if settings.protocol.name == "loso" and len(folds) < 2:
         raise DataError(f"leave-one-subject-out needs at least 2 subjects; the dataset has {len(folds)}")
     loso = LosoRun(run, settings, checked.classes, data, folds, {}, None, path.name)
     for fold in folds:
