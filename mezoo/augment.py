@@ -95,9 +95,10 @@ class Augment:
         b, _, h, w = stack.shape
 
         def uniform(*size: int) -> Tensor:
-            return (torch.rand(*size, generator=generator) * 2 - 1).to(stack.device, stack.dtype)
+            drawn = torch.rand(*size, generator=generator, device=generator.device)
+            return (drawn * 2 - 1).to(stack.device, stack.dtype)
 
-        flip = (torch.rand(b, generator=generator) < self.p_flip).to(stack.device)
+        flip = (torch.rand(b, generator=generator, device=generator.device) < self.p_flip).to(stack.device)
         stack, landmarks = hflip(stack, landmarks, vector, flip)
         if self.rotate or self.scale or self.translate:
             shift = uniform(b, 2) * self.translate * torch.tensor([w, h], dtype=stack.dtype, device=stack.device)
@@ -141,12 +142,14 @@ class MotionMagnification(Augmentation):
     def __call__(self, onset: Tensor, apex: Tensor, displacement: Tensor | None, landmarks: Tensor, vector: bool,
                  generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
         b = onset.shape[0]
-        on = (torch.rand(b, generator=generator) < self.p).to(onset.device)
+        on = (torch.rand(b, generator=generator, device=generator.device) < self.p).to(onset.device)
         low, high = self.alpha
-        amount = (low + (high - low) * torch.rand(b, generator=generator)).to(onset.device, onset.dtype)
+        drawn = torch.rand(b, generator=generator, device=generator.device)
+        amount = (low + (high - low) * drawn).to(onset.device, onset.dtype)
         amount = amount * on
         k = 2 * int(3 * self.sigma) + 1
-        change = gaussian_blur2d(apex - onset, (k, k), (self.sigma, self.sigma))
+        sigma = torch.full((1, 2), float(self.sigma), dtype=apex.dtype, device=apex.device)
+        change = gaussian_blur2d(apex - onset, (k, k), sigma)
         magnified = (apex + amount[:, None, None, None] * change).clamp(0, 1)
         apex = torch.where(on[:, None, None, None], magnified, apex)
         if displacement is not None and vector:

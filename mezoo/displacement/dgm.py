@@ -296,7 +296,7 @@ def fit_self_supervised(dgm: DGM, first: Tensor, second: Tensor, steps: int, bat
     optimizer = torch.optim.Adam(dgm.parameters(), lr=dgm.lr)
     dgm.train()
     for _ in range(steps):
-        pick = torch.randint(len(first), (batch_size,), generator=generator)
+        pick = torch.randint(len(first), (batch_size,), generator=generator, device=generator.device)
         loss = dgm.pair_loss(first[pick].float() / 255, second[pick].float() / 255,
                              None if mask is None else mask[pick].float())
         optimizer.zero_grad()
@@ -304,7 +304,7 @@ def fit_self_supervised(dgm: DGM, first: Tensor, second: Tensor, steps: int, bat
         optimizer.step()
     batches = []
     for _ in range(REFRESH_BATCHES):
-        pick = torch.randint(len(first), (batch_size,), generator=generator)
+        pick = torch.randint(len(first), (batch_size,), generator=generator, device=generator.device)
         batches.append((first[pick].float() / 255, second[pick].float() / 255,
                         None if mask is None else mask[pick].float()))
     dgm.refresh_statistics(batches)

@@ -13,11 +13,12 @@ def harmonic(n: int) -> float:
     return sum(1.0 / i for i in range(1, n + 1))
 
 
-def rank_pooling_coefficients(length: int) -> Tensor:
+def rank_pooling_coefficients(length: int, device: torch.device | str | None = None) -> Tensor:
     """Approximate rank pooling weights ``alpha_t = 2(T - t + 1) - (T + 1)(H_T - H_{t-1})``, t = 1..T.
 
     Returns:
-        ``(T,)`` float64. They sum to zero; the first is the most negative, the last positive.
+        ``(T,)`` float64 on ``device`` (default: torch's default device). They sum to zero; the
+        first is the most negative, the last positive.
 
     Example:
         >>> rank_pooling_coefficients(2)
@@ -27,7 +28,7 @@ def rank_pooling_coefficients(length: int) -> Tensor:
     h_t = harmonic(t_len)
     return torch.tensor(
         [2.0 * (t_len - t + 1) - (t_len + 1) * (h_t - harmonic(t - 1)) for t in range(1, t_len + 1)],
-        dtype=torch.float64,
+        dtype=torch.float64, device=device,
     )
 
 
@@ -44,7 +45,7 @@ def dynamic_image(frames: Tensor, mask: Tensor | None = None) -> Tensor:
         largest value instead leaves a subtle clip's dynamic image near zero almost everywhere,
         and a classifier then learns nothing from it.)
     """
-    alpha = rank_pooling_coefficients(frames.shape[1]).to(frames.dtype).to(frames.device)
+    alpha = rank_pooling_coefficients(frames.shape[1], frames.device).to(frames.dtype)
     d = torch.einsum("t,btchw->bchw", alpha, frames)
     if mask is None:
         rms = d.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt()

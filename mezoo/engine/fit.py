@@ -55,7 +55,8 @@ class PairSampler:
     def sample(self, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor | None]:
         """A batch ``(first, second)`` of ``(B, C, H, W)`` floats in [0, 1] and their validity
         masks ``(B, 1, H, W)`` (or ``None``)."""
-        pick = torch.as_tensor(self.rows)[torch.randint(len(self.rows), (self.batch_size,), generator=generator)]
+        pick = torch.as_tensor(self.rows, device="cpu")[torch.randint(len(self.rows), (self.batch_size,),
+                                                                      generator=generator, device="cpu")]
         first = self.pairs.first[pick].to(self.device).float().div_(255)
         second = self.pairs.second[pick].to(self.device).float().div_(255)
         mask = None if self.pairs.mask is None else self.pairs.mask[pick].to(self.device).float()
@@ -119,8 +120,8 @@ def _training_pairs(data: Frames, train_rows: np.ndarray, sampler: PairSampler |
         for _ in range(REFRESH_BATCHES):
             yield sampler.sample(generator)
         return
-    rows = torch.as_tensor(train_rows, dtype=torch.long)
-    rows = rows[torch.randperm(len(rows), generator=generator)][:REFRESH_BATCHES * batch_size]
+    rows = torch.as_tensor(train_rows, dtype=torch.long, device="cpu")
+    rows = rows[torch.randperm(len(rows), generator=generator, device="cpu")][:REFRESH_BATCHES * batch_size]
     for start in range(0, len(rows), batch_size):
         idx = rows[start:start + batch_size]
         onset, apex, _ = data.frames(idx, device)
@@ -141,7 +142,7 @@ def mean_fusion_weights(model: FRLDGT, forward: Callable[[Tensor], Any], rows: n
     model.eval()
     sums: dict[str, Tensor] = {}
     counts: dict[str, int] = {}
-    index = torch.as_tensor(rows)
+    index = torch.as_tensor(rows, device="cpu")
     for start in range(0, len(index), batch_size):
         forward(index[start:start + batch_size])
         for name, w in weights_of().items():  # (B, h, n): summed over samples and heads

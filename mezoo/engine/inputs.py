@@ -108,7 +108,7 @@ class FusionInputs(ShipsAsArrays):
     def compute(cls, model: FRLDGT, data: Frames, displacements: Tensor, device: torch.device,
                 batch_size: int, progress: bool) -> FusionInputs:
         regions, faces = [], []
-        rows = torch.arange(len(data.keys))
+        rows = torch.arange(len(data.keys), device="cpu")
         with torch.no_grad():
             for start in tqdm(range(0, len(rows), batch_size), desc="regions", unit="batch",
                               disable=not progress, leave=False):
@@ -144,7 +144,7 @@ def _random_choice(data: Frames, idx: Tensor, generator: torch.Generator) -> Ten
     """An apex choice per row (0 the annotated apex, k its k-th neighbour), or ``None`` without jitter."""
     if data.apex_choices == 1:
         return None
-    return torch.randint(data.apex_choices, (len(idx),), generator=generator)
+    return torch.randint(data.apex_choices, (len(idx),), generator=generator, device="cpu")
 
 
 @dataclass

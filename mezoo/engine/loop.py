@@ -27,8 +27,9 @@ Forward = Callable[[Tensor], tuple[Tensor, Tensor | None]]
 PairLoss = Callable[[torch.Generator], Tensor]
 
 
-def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> Tensor | None:
-    """Inverse-frequency weights from the training labels (``balanced``) or ``None``.
+def class_weights(labels: np.ndarray, num_classes: int, mode: str,
+                  device: torch.device | str = "cpu") -> Tensor | None:
+    """Inverse-frequency weights from the training labels (``balanced``) on ``device``, or ``None``.
 
     A class absent from the training subjects gets weight 0: it contributes no loss anyway.
     """
@@ -42,7 +43,7 @@ def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> Tensor | N
     present = counts > 0
     weights = np.zeros(num_classes)
     weights[present] = len(labels) / (present.sum() * counts[present])
-    return torch.tensor(weights, dtype=torch.float32)
+    return torch.tensor(weights, dtype=torch.float32, device=device)
 
 
 def train_epochs(model: FRLDGT, forward: Forward, *, train_idx: np.ndarray, train_labels: np.ndarray,
@@ -87,16 +88,17 @@ def train_epochs(model: FRLDGT, forward: Forward, *, train_idx: np.ndarray, trai
                 provider_opt.zero_grad(set_to_none=True)
                 loss.backward()
                 provider_opt.step()
-    weights = class_weights(train_labels, num_classes, train.class_weight)
-    loss_fn = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device))
-    targets = torch.as_tensor(np.asarray(train_labels), dtype=torch.long)
-    rows = torch.as_tensor(train_idx, dtype=torch.long)
-    positions = torch.arange(len(rows))
+    weights = class_weights(train_labels, num_classes, train.class_weight, device)
+    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    # host-side indices and labels (the rows index the frames in memory), moved per batch
+    targets = torch.as_tensor(np.asarray(train_labels), dtype=torch.long, device="cpu")
+    rows = torch.as_tensor(train_idx, dtype=torch.long, device="cpu")
+    positions = torch.arange(len(rows), device="cpu")
     history = []
     model.train()
     bar = tqdm(range(epochs), desc=f"fold {fold_name}", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
-        order = positions[torch.randperm(len(rows), generator=generator)]
+        order = positions[torch.randperm(len(rows), generator=generator, device="cpu")]
         total, count = 0.0, 0
         for step, start in enumerate(range(0, len(order), batch_size)):
             batch = order[start:start + batch_size]
@@ -150,6 +152,6 @@ def _check_finite(loss: Tensor, fold_name: str, where: str) -> None:
 def predict(model: nn.Module, forward: Forward, idx: Sequence[int], batch_size: int) -> np.ndarray:
     """Class probabilities ``(len(idx), num_classes)`` for the rows ``idx``, in eval mode."""
     model.eval()
-    rows = torch.as_tensor(np.asarray(idx), dtype=torch.long)
+    rows = torch.as_tensor(np.asarray(idx), dtype=torch.long, device="cpu")
     out = [forward(rows[i:i + batch_size])[0].softmax(-1).cpu() for i in range(0, len(rows), batch_size)]
     return torch.cat(out).numpy()

@@ -1,6 +1,7 @@
 """The normal-flow displacement provider of the example plugin."""
 
 from kornia.filters import gaussian_blur2d, spatial_gradient
+import torch
 from torch import Tensor
 
 from mezoo.displacement import DisplacementProvider
@@ -28,8 +29,10 @@ class NormalFlow(DisplacementProvider):
 
     def forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> Tensor:
         k = 2 * int(3 * self.sigma) + 1
-        a = gaussian_blur2d(onset.mean(1, keepdim=True), (k, k), (self.sigma, self.sigma))
-        b = gaussian_blur2d(apex.mean(1, keepdim=True), (k, k), (self.sigma, self.sigma))
+        # sigma as a tensor on the frames' device: every tensor made here follows the inputs
+        sigma = torch.full((1, 2), float(self.sigma), dtype=onset.dtype, device=onset.device)
+        a = gaussian_blur2d(onset.mean(1, keepdim=True), (k, k), sigma)
+        b = gaussian_blur2d(apex.mean(1, keepdim=True), (k, k), sigma)
         grad = spatial_gradient((a + b) / 2, normalized=False)[:, 0]  # (B, 2, H, W): d/dx, d/dy
         grad = grad / 8.0  # kornia's unnormalised Sobel is 8x the central difference
         it = b - a
