@@ -202,6 +202,9 @@ class RunSettings:
     cache_dir: str | None = _setting("preprocessing cache; null: $MEZOO_CACHE_DIR or ~/.cache/mezoo")
     checkpoints: bool = _setting("save each fold's trained weights (safetensors) in the run directory")
     executor: str = _setting("where folds run: local (this process, one after another), ray, or a plugin's")
+    precision: Literal["fp32", "bf16"] = _setting("fp32, or bf16: the model runs under bfloat16 autocast "
+                                                  "(training and prediction)")
+    channels_last: bool = _setting("keep the model's 4-D weights channels-last (a speed setting for GPUs)")
     ray: RaySettings = _setting("the ray executor")
 
 

@@ -94,6 +94,8 @@ def fit_model(context: TrainingContext, train_rows: np.ndarray, device: torch.de
     seed = model_seed(settings.seed, name)
     torch.manual_seed(seed)
     model = build_model(settings, context.num_classes).to(device)
+    if settings.run.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     forward = context.inputs.forward(model, data, settings, torch.Generator().manual_seed(seed + 1), device)
     pair_loss: Callable[[torch.Generator], Tensor] | None = None
     sampler = None
@@ -101,6 +103,11 @@ def fit_model(context: TrainingContext, train_rows: np.ndarray, device: torch.de
         sampler = PairSampler(context.inputs.pairs, data.groups[train_rows],
                               int(model.displacement.pair_batch_size or train.batch_size), device)
         pair_loss = lambda generator: model.displacement.pair_loss(*sampler.sample(generator))  # noqa: E731
+    if settings.run.precision == "bf16":  # the networks under autocast; data assembly and losses stay fp32
+        model.fusion.forward = autocast(model.fusion.forward, device)  # type: ignore[method-assign]
+        model.displacement.forward = autocast(model.displacement.forward, device)  # type: ignore[method-assign]
+        if pair_loss is not None:
+            pair_loss = autocast(pair_loss, device)
     history = train_epochs(model, forward, train_idx=train_rows, train_labels=data.labels[train_rows],
                          num_classes=context.num_classes, train=train, device=device, seed=seed, fold_name=name,
                          progress=context.progress, pair_loss=pair_loss)
@@ -109,6 +116,18 @@ def fit_model(context: TrainingContext, train_rows: np.ndarray, device: torch.de
                                                               device))
     model.eval()
     return Fitted(model, history, forward)
+
+
+def autocast(function: Callable[..., Any], device: torch.device) -> Callable[..., Any]:
+    """``function`` run under bfloat16 autocast on ``device``'s kind (``run.precision: bf16``);
+    the tensors it returns come back as float32, so losses, softmax and the checks stay in fp32."""
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            out = function(*args, **kwargs)
+        if isinstance(out, tuple):
+            return tuple(o.float() if isinstance(o, Tensor) else o for o in out)
+        return out.float() if isinstance(out, Tensor) else out
+    return run
 
 
 def _training_pairs(data: Frames, train_rows: np.ndarray, sampler: PairSampler | None, batch_size: int,
