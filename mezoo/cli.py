@@ -326,8 +326,10 @@ def _config(dataset: str | None, data_root: Path | None, displacement: str | Non
     ``components=False``: without the displacement provider's and fusion head's own defaults, for
     commands that only read the dataset (importing the model code to read them costs seconds).
     """
+    import dataclasses
+
     from mezoo.config import merge, parse_set
-    from mezoo.settings import load_settings
+    from mezoo.settings import SelectSettings, load_settings
 
     overrides: dict[str, Any] = {}
     for section, value in (("dataset", dataset), ("displacement", displacement), ("fusion", fusion)):
@@ -341,13 +343,13 @@ def _config(dataset: str | None, data_root: Path | None, displacement: str | Non
         overrides = merge(overrides, {"run": {"executor": plugins.normalize_name(executor)}})
     if protocol:
         overrides = merge(overrides, {"protocol": {"name": protocol}})
+    selectable = [f"train.{f.name}" for f in dataclasses.fields(SelectSettings)]
     for select in selects:
         key, _, values = select.partition("=")
-        name = key.strip().removeprefix("train.")
-        if not values.strip() or key.strip() not in ("train.epochs", "train.lr", "train.weight_decay"):
-            raise click.BadParameter(f"{select!r}: give KEY=V1,V2,... with KEY one of train.epochs, train.lr, "
-                                     f"train.weight_decay, e.g. train.epochs=10,20,40", param_hint="--select")
-        overrides = merge(overrides, {"protocol": {"select": {name: values.strip()}}})
+        if not values.strip() or key.strip() not in selectable:
+            raise click.BadParameter(f"{select!r}: give KEY=V1,V2,... with KEY one of {', '.join(selectable)}, "
+                                     f"e.g. train.epochs=10,20,40", param_hint="--select")
+        overrides = merge(overrides, {"protocol": {"select": {key.strip().removeprefix("train."): values.strip()}}})
     return load_settings(config_file, merge(overrides, parse_set(sets)), components=components)
 
 

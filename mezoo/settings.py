@@ -132,10 +132,6 @@ class TrainSettings:
     augmentations: tuple[str, ...] = _setting("registered augmentations to apply, e.g. [motion_magnification]")
 
 
-#: ``protocol`` as plain LOSO with nothing selected (see :attr:`Settings.fingerprint`).
-_DEFAULT_PROTOCOL = {"name": "loso", "train": [], "test": [], "select": {"epochs": [], "lr": [], "weight_decay": []},
-                     "inner_folds": 3}
-
 #: The evaluation protocols (README, "Evaluation protocol").
 PROTOCOLS = ("loso", "cross_dataset", "leave_one_database_out")
 
@@ -173,11 +169,14 @@ class ProtocolSettings:
     inner_folds: int = _setting("subject groups of the inner cross-validation (at most the fold's training "
                                 "subjects)", (lambda v: v >= 2, "at least 2"))
 
+    @property
+    def sides(self) -> str:
+        """cross_dataset's sides, ``casme2+smic -> samm`` (its one fold's name)."""
+        return f"{'+'.join(self.train)} -> {'+'.join(self.test)}"
+
     def describe(self) -> str:
         """The protocol in a few words (the report's ``protocol``; runs compare only when it is equal)."""
-        if self.name == "cross_dataset":
-            return f"cross_dataset ({'+'.join(self.train)} -> {'+'.join(self.test)})"
-        return self.name
+        return f"cross_dataset ({self.sides})" if self.name == "cross_dataset" else self.name
 
 
 @dataclass(frozen=True)
@@ -238,7 +237,7 @@ class Settings:
         selected), so LOSO runs made before protocols were settings keep their fingerprint and resume.
         """
         relevant = {k: v for k, v in self.as_dict().items() if k != "run"}
-        if relevant["protocol"] == _DEFAULT_PROTOCOL:
+        if relevant["protocol"] == _to_plain(_parse(ProtocolSettings, defaults()["protocol"], "protocol.")):
             del relevant["protocol"]
         blob = json.dumps(relevant, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:10]

@@ -1,7 +1,7 @@
 """Before/after figure of the face stage on a tight, tilted crop of a real face (README, Face pipeline).
 
-A CASME II ``Cropped/`` frame runs from the brows to the chin at ~280 x 340 px. This script cuts
-such crops from a real photo (scikit-image's astronaut, scaled 3x so that the face has CASME II's
+A CASME II ``Cropped/`` frame runs from the brow top to the chin at ~280 x 340 px, 0.82 of its
+height wide, the cheeks cut. This script cuts such crops from a real photo (scikit-image's astronaut, scaled 3x so that the face has CASME II's
 size), with the head rotated by each ``--angles`` value, and a second crop with the head moved
 ``--shift`` px to the right: a known motion. Each pair goes through the face stage, then Farneback
 flow. Columns: the crop; the calibrated face with the 9 AU boxes and the flow, for the face stage
@@ -64,19 +64,20 @@ np.savez(sys.argv[2], **out)
 """ % (SIZE, SIZE, SIZE)
 
 
-def tight_crop(photo: np.ndarray, landmarks: np.ndarray, angle: float, shift: float = 0.0,
-               pad: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """The photo with the head rotated by ``angle`` degrees (and moved ``shift`` px right), cut to
-    the box of its landmarks plus ``pad`` of its size (the same box with or without the shift):
-    the crop and its true landmarks."""
+def tight_crop(photo: np.ndarray, landmarks: np.ndarray, angle: float, shift: float = 0.0
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The photo with the head rotated by ``angle`` degrees (and moved ``shift`` px right), cut as
+    CASME II cuts (from the brow top to the chin, 0.82 of that height wide, centred on the nose;
+    the same box with or without the shift): the crop and its true landmarks."""
     centre = landmarks[27:36].mean(0)
     rot = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, 1.0)
     box = transform_points(landmarks, rot)
     rot[0, 2] += shift
     moved = cv2.warpAffine(photo, rot, photo.shape[1::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    (x0, y0), (x1, y1) = box.min(0), box.max(0)
-    px, py = pad * (x1 - x0), pad * (y1 - y0)
-    x0, y0, x1, y1 = (int(round(v)) for v in (x0 - px, y0 - py, x1 + px, y1 + py))
+    y0, y1 = box[17:27, 1].min(), box[:17, 1].max()
+    nose = box[27:36, 0].mean()
+    x0, x1 = nose - 0.41 * (y1 - y0), nose + 0.41 * (y1 - y0)
+    x0, y0, x1, y1 = (int(round(v)) for v in (x0, y0, x1, y1))
     return np.ascontiguousarray(moved[y0:y1, x0:x1]), transform_points(landmarks, rot) - [x0, y0]
 
 

@@ -26,11 +26,9 @@ import numpy as np
 
 from mezoo.face.calibration import eye_angle, transform_points
 from mezoo.face.landmarks import LandmarkDetector
-from mezoo.face.photos import package_photos
+from mezoo.face.photos import FITTED, package_photos
 from mezoo.face.release_crops import RELEASE_SHAPES, TILTS, release_crop
 from mezoo.face.template import SPAN
-
-FITTED = ("astronaut", "grace_hopper", "lenna", "takeo")
 
 
 def measure(span: float) -> list[dict]:
@@ -52,10 +50,7 @@ def measure(span: float) -> list[dict]:
 
 def landmark_errors() -> list[tuple[str, float, float]]:
     """(where, pipeline error, dlib's own fit's error) on each annotated photo and crop with a face."""
-    import dlib
-
     detector = LandmarkDetector()
-    detector.load()
     out = []
     for photo in package_photos(annotated_only=True):
         cuts = [("uncut", photo.image, photo.annotation)]
@@ -64,8 +59,7 @@ def landmark_errors() -> list[tuple[str, float, float]]:
             found = detector(image)
             if found is None:
                 continue
-            plain = detector._predictor(np.ascontiguousarray(image), dlib.rectangle(*found.box))
-            plain = np.array([(q.x, q.y) for q in plain.parts()], dtype=np.float64)
+            plain = detector.fit(image, found.box)  # dlib's own fit in the box it found
             scale = float(np.linalg.norm(truth[36] - truth[45]))
             out.append((f"{photo.name} {where}", float(np.linalg.norm(found.landmarks - truth, axis=1).mean() / scale),
                         float(np.linalg.norm(plain - truth, axis=1).mean() / scale)))

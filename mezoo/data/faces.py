@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 #: Bumped when what the pipeline stores changes, so old cache entries are not reused.
 #: 2: template from real faces, brows-to-chin framing, least-squares fit, zero fill and mask.
-#: 3: canvas of 0.92 face heights from the brow top (face.span), eye-line rotation, no upright refit,
+#: 3: canvas of 0.88 face heights from the brow top (face.span), eye-line rotation, no upright refit,
 #:    landmarks outside the image left out.
 CACHE_VERSION = "3"
 

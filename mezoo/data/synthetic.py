@@ -21,6 +21,8 @@ Everything is a pure function of ``seed``: the same seed draws the same faces an
 
 from __future__ import annotations
 
+import string
+
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -384,7 +386,7 @@ class SyntheticDataset(Dataset):
             for c, label in enumerate(labels):
                 clip = SyntheticClip(self.seed, s, c, label, self.frames, self.size, self.amplitude,
                                      self.distractors, self.span)
-                part = "synthetic" if self.parts == 1 else f"synthetic_{'abcdefghijklmnopqrstuvwxyz'[s % self.parts]}"
+                part = "synthetic" if self.parts == 1 else f"synthetic_{string.ascii_lowercase[s % self.parts]}"
                 out.append(Sample(
                     dataset=part, subject=f"s{s:02d}", episode=f"clip{c:02d}", settings="dataset.synthetic",
                     onset=0, apex=clip.apex, offset=self.frames - 1,

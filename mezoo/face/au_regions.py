@@ -26,7 +26,7 @@ with ``canvas`` or ``mask``):
 
 1. **The face's frame.** A box is moved, by the least amount, into the part of the canvas that
    every release records (:data:`FRAME`): from the canvas's top edge, which is the top of the
-   brows (:mod:`mezoo.face.template`), to its bottom, and across the middle 0.89 of it (the
+   brows (:mod:`mezoo.face.template`), to its bottom, and across the middle 0.93 of it (the
    0.82 face heights that CASME II's crops keep). Nothing above the brows is recorded by CASME II
    or the MEGC2019 composite, so the brow and glabella boxes start at the brow top and hold the
    brows and upper eyelids (the paper's own Fig. 4 crops, from CASME II, show no forehead
@@ -42,6 +42,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from mezoo.face.template import SPAN
 
 AU_REGION_NAMES = (
     "au1_left", "au1_right", "au2", "au3_left", "au3_right", "au4", "au5_left", "au5_right", "au6",
@@ -62,10 +64,13 @@ _AU_RULES: tuple[tuple[tuple[int, ...], tuple[float, float], tuple[float, float]
     ((57, 8), (0.0, 0.0), (0.38, 0.30)),
 )
 
+#: How wide CASME II's ``Cropped/`` faces are, in face heights (brow top to chin).
+RECORDED_WIDTH = 0.82
+
 #: The face's frame on a canvas, as fractions of its width and height (x1, y1, x2, y2): the part
-#: every release records (see the module docstring). 0.0341 = (1 - 0.82 / 0.88) / 2: CASME II's
-#: crops are 0.82 face heights wide, the canvas 0.88 (:data:`mezoo.face.template.SPAN`).
-FRAME = (0.0341, 0.0, 0.9659, 1.0)
+#: every release records (see the module docstring): the middle RECORDED_WIDTH face heights of a
+#: canvas :data:`mezoo.face.template.SPAN` face heights across, top to bottom.
+FRAME = ((1 - RECORDED_WIDTH / SPAN) / 2, 0.0, (1 + RECORDED_WIDTH / SPAN) / 2, 1.0)
 
 #: A box already this much on recorded pixels stays where the frame put it.
 RECORDED_ENOUGH = 0.99
@@ -148,40 +153,48 @@ def place_on_recorded(boxes: torch.Tensor, mask: torch.Tensor, reach: float = 0.
         [[[30.0, 20.0, 70.0, 60.0]]]
     """
     with torch.no_grad():
-        b, k = boxes.shape[:2]
+        b = boxes.shape[0]
         h, w = mask.shape[-2:]
-        m = (mask[:, 0] > 0.5).to(torch.float32)
-        integral = F.pad(m.cumsum(1).cumsum(2), (1, 0, 1, 0))  # (B, H + 1, W + 1)
+        m = mask[:, 0] > 0.5
+        inside_canvas = bool(((boxes[..., :2] >= 0) & (boxes[..., 2:] <= boxes.new_tensor([w, h]))).all())
+        if inside_canvas and bool(m.all()):
+            return boxes  # a whole canvas recorded: nothing to move (and no integral image to build)
+        m = m.to(torch.float32)
+        flat = F.pad(m.cumsum(1).cumsum(2), (1, 0, 1, 0)).reshape(b, -1)  # integral image, (B, (H + 1)(W + 1))
+        size = (boxes[..., 2:] - boxes[..., :2]).to(torch.float32)  # (B, K, 2)
+        area = (size[..., 0] * size[..., 1]).clamp_min(1.0)
+
+        def shares(start: torch.Tensor) -> torch.Tensor:
+            """The recorded share of boxes of ``size`` at ``start`` ``(B, K, ..., 2)`` -> ``(B, K, ...)``."""
+            extra = start.dim() - size.dim()
+            end = start + size.view(*size.shape[:2], *[1] * extra, 2)
+            x1, y1 = start.round().unbind(-1)
+            x2, y2 = end.round().unbind(-1)
+            x1, x2 = x1.clamp(0, w).long(), x2.clamp(0, w).long()
+            y1, y2 = y1.clamp(0, h).long(), y2.clamp(0, h).long()
+
+            def at(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+                return flat.gather(1, (y * (w + 1) + x).reshape(b, -1)).reshape(y.shape)
+
+            inside = at(y2, x2) - at(y1, x2) - at(y2, x1) + at(y1, x1)
+            return inside / area.view(*area.shape, *[1] * extra)
+
+        start = boxes[..., :2].to(torch.float32)
+        if bool((shares(start) >= RECORDED_ENOUGH).all()):
+            return boxes  # every box stays: the search is not needed
         step = 1 if max(h, w) <= 128 else 2
-        size = boxes[..., 2:] - boxes[..., :2]  # (B, K, 2)
-        limit = int(max(reach * float(size.max()), step)) if boxes.numel() else step
+        limit = int(max(reach * float(size.max()), step))
         offsets = torch.arange(-limit - (limit % step), limit + step, step, device=mask.device, dtype=torch.float32)
         dy, dx = torch.meshgrid(offsets, offsets, indexing="ij")
-        shifts = torch.stack([dx.reshape(-1), dy.reshape(-1)], dim=-1)  # (S, 2)
+        shifts = torch.stack([dx.reshape(-1), dy.reshape(-1)], dim=-1)  # (S, 2), the zero shift among them
         # only shifts within reach of this box's own size
         allowed = (shifts.abs()[None, None] <= reach * size[:, :, None] + 1e-6).all(-1)  # (B, K, S)
-        start = boxes[..., None, :2].to(torch.float32) + shifts  # (B, K, S, 2)
-        end = start + size[:, :, None].to(torch.float32)
-        x1, y1 = start.unbind(-1)
-        x2, y2 = end.unbind(-1)
-        cx1, cx2 = x1.round().clamp(0, w).long(), x2.round().clamp(0, w).long()
-        cy1, cy2 = y1.round().clamp(0, h).long(), y2.round().clamp(0, h).long()
-        flat = integral.reshape(b, -1)
-
-        def at(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-            return flat.gather(1, (y * (w + 1) + x).reshape(b, -1)).reshape(y.shape)
-
-        inside = at(cy2, cx2) - at(cy1, cx2) - at(cy2, cx1) + at(cy1, cx1)
-        area = (size[..., 0] * size[..., 1]).clamp_min(1.0)[:, :, None]
-        share = torch.where(allowed, inside / area, torch.full_like(inside, -1.0))  # (B, K, S)
+        share = torch.where(allowed, shares(start[..., None, :] + shifts), -1.0)  # (B, K, S)
         best = share.max(-1, keepdim=True).values
-        good = share >= torch.minimum(best - 0.005, torch.full_like(best, RECORDED_ENOUGH))
-        distance = torch.where(good, shifts.norm(dim=-1).expand_as(share), torch.full_like(share, float("inf")))
-        pick = distance.argmin(-1)  # (B, K)
-        chosen = shifts[pick]  # (B, K, 2)
-        zero = (shifts.norm(dim=-1) == 0).nonzero()[0, 0]
-        stay = share[..., zero] >= RECORDED_ENOUGH
-        chosen = torch.where(stay[..., None], torch.zeros_like(chosen), chosen).to(boxes.dtype)
+        # good enough: RECORDED_ENOUGH, or near the best; a box already good enough has the zero shift nearest
+        good = share >= torch.clamp(best - 0.005, max=RECORDED_ENOUGH)
+        distance = torch.where(good, shifts.norm(dim=-1).expand_as(share), float("inf"))
+        chosen = shifts[distance.argmin(-1)].to(boxes.dtype)  # (B, K, 2)
     return boxes + torch.cat([chosen, chosen], dim=-1)
 
 

@@ -339,12 +339,14 @@ def calibration(raw: np.ndarray | None, size: int = 224, span: float = SPAN, *, 
                            np.zeros(68, dtype=bool))
     raw = np.full((68, 2), np.nan) if raw is None else np.asarray(raw, dtype=np.float64)
     unseen = outside(raw, shape) if shape[0] > 0 and np.isfinite(raw).all() else np.zeros(68, dtype=bool)
-    fitted = matrix is None
-    if fitted:
-        matrix = calibration_matrix(raw, size, span, unseen)
-        if shape[0] > 0:
-            matrix = onto_recorded(matrix, shape, size)
+    fit = None
+    if matrix is None:
+        fit = calibration_matrix(raw, size, span, unseen)
+        matrix = onto_recorded(fit, shape, size) if shape[0] > 0 else fit
     landmarks = transform_points(raw, matrix)
-    if fitted:  # a given matrix comes with the dataset's own landmarks: those were not extrapolated
-        landmarks[unseen] = canonical_landmarks(size, span)[unseen]
+    # Unseen points (a fitted face's, not a dataset's own landmarks) go where the fit of the seen
+    # points puts the template's, moved with the canvas; also for a matrix read back from a cache.
+    if status != "known" and unseen.any():
+        fit = calibration_matrix(raw, size, span, unseen) if fit is None else fit
+        landmarks[unseen] = canonical_landmarks(size, span)[unseen] + (matrix[:, 2] - fit[:, 2])
     return Calibration(status, matrix, landmarks, raw, frame, valid_mask(shape, matrix, size), faces, shape, unseen)

@@ -79,7 +79,7 @@ def protocol_folds(protocol: Any, groups: Sequence[str], parts: Sequence[str]) -
         return loso_folds(parts)
     train = np.flatnonzero(np.isin(parts, protocol.train))
     test = np.flatnonzero(np.isin(parts, protocol.test))
-    return [Fold(subject=f"{'+'.join(protocol.train)} -> {'+'.join(protocol.test)}", train=train, test=test)]
+    return [Fold(subject=protocol.sides, train=train, test=test)]
 
 
 def loso_folds(groups: Sequence[str]) -> list[Fold]:

@@ -91,15 +91,16 @@ def select_inside(context: TrainingContext, fold: Fold, device: torch.device) ->
     from sklearn.model_selection import GroupKFold
 
     protocol = context.settings.protocol
+    grid = protocol.select.grid()
     groups = context.data.groups[fold.train]
     subjects = len(np.unique(groups))
     if subjects < 2:
-        raise DataError(f"fold {fold.subject}: choosing {', '.join(protocol.select.grid()[0])} by inner "
+        raise DataError(f"fold {fold.subject}: choosing {', '.join(grid[0])} by inner "
                         f"cross-validation needs at least 2 training subjects; it has {subjects}")
     splits = list(GroupKFold(n_splits=min(protocol.inner_folds, subjects)).split(fold.train, groups=groups))
     batch_size = context.settings.train.batch_size
     results = []
-    for candidate in protocol.select.grid():
+    for candidate in grid:
         trial = dataclasses.replace(context, settings=context.settings.changed({"train": candidate}), progress=False)
         truth, guess = [], []
         for k, (fit_rows, check_rows) in enumerate(splits):
@@ -110,4 +111,4 @@ def select_inside(context: TrainingContext, fold: Fold, device: torch.device) ->
         got = scores(truth, guess, context.num_classes)
         results.append({**candidate, "uf1": round(got["uf1"], 4), "uar": round(got["uar"], 4)})
     best = max(range(len(results)), key=lambda i: (results[i]["uf1"], -i))
-    return protocol.select.grid()[best], results
+    return grid[best], results

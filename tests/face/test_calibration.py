@@ -90,6 +90,14 @@ def test_landmarks_outside_the_image_drive_nothing():
     clean = calibration(truth, 200, shape=(260, 280))
     assert np.allclose(cal.matrix, clean.matrix)
     assert np.allclose(cal.landmarks[0:4], canonical_landmarks(200)[0:4])
+    # a tight crop: the canvas moves onto the recorded pixels, and the unseen points move with it;
+    # read back from the cache (the stored matrix given), the calibration is the same
+    tight = calibration(raw[:, :] - [60.0, 0.0], 200, shape=(260, 190))
+    shift = tight.matrix[:, 2] - calibration_matrix(raw - [60.0, 0.0], 200, unseen=tight.unseen)[:, 2]
+    assert np.abs(shift).max() > 1 and tight.unseen[0:4].all()
+    assert np.allclose(tight.landmarks[tight.unseen], canonical_landmarks(200)[tight.unseen] + shift)
+    again = calibration(tight.raw, 200, shape=(260, 190), matrix=tight.matrix)
+    assert np.allclose(again.landmarks, tight.landmarks) and np.array_equal(again.unseen, tight.unseen)
 
 
 def test_the_eye_line_sets_the_rotation():

