@@ -49,6 +49,7 @@ class RunLayout:
         folds/<slug>.json               a finished fold
         checkpoints/<slug>.safetensors  its trained weights (``run.checkpoints``)
         locks/<slug>.lock               held while a process trains that fold
+        inner/<slug>/c<i>-g<k>.json     an inner training of the fold's model selection (``--select``)
         failed/<slug>.txt               why a fold's job failed
         predictions.csv, report.json, report.md, confusion.png, subjects.png, fusion_weights.png
 
@@ -78,6 +79,9 @@ class RunLayout:
 
     def lock(self, slug: str) -> Path:
         return self.path / "locks" / f"{slug}.lock"
+
+    def inner(self, slug: str, name: str) -> Path:
+        return self.path / "inner" / slug / f"{name}.json"
 
     def failure(self, slug: str) -> Path:
         return self.path / "failed" / f"{slug}.txt"

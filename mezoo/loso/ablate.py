@@ -125,7 +125,7 @@ def run_ablation(settings: Settings, rows: Sequence[str], out: str | Path, progr
 
     def complete(run: LosoRun) -> None:
         row = next(r for r, candidates in runs.items() if any(c is run for c in candidates))
-        if not all(r.complete for r in runs[row]):
+        if row in results or not all(r.complete for r in runs[row]):  # (a row of finished seeds: once)
             return
         finished = [r.finish() for r in runs[row]]
         results[row] = (finished[0] if seeds is None

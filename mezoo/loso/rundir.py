@@ -13,7 +13,8 @@ Guarantees:
   and each fold is trained once (:meth:`RunDir.lock`);
 - only the process that drives the run writes here: fold jobs return their results and weights
   (as bytes), so workers on other machines need no access to this directory;
-- a fold file from other settings is never reused, even when ``config.yaml`` was deleted;
+- a fold file from other settings is never reused, even when ``config.yaml`` was deleted; nor is
+  an inner training's result (``--select``), which is trained again instead;
 - a damaged file is named in a one-line error with what to do; a filesystem error (read-only,
   full disk) names the path;
 - a run that stopped before its first fold (bad data, Ctrl-C during preprocessing) does not
@@ -22,6 +23,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from mezoo.errors import ConfigError, StorageError
 from mezoo.files import FILE_MODE, storage_error, write_atomic
 from mezoo.layout import RunLayout
 from mezoo.loso.folds import Fold, FoldResult
+from mezoo.loso.job import InnerResult
 from mezoo.settings import Settings, load_settings
 
 #: keys every fold file holds
@@ -131,6 +134,28 @@ class RunDir:
             write_atomic(self.checkpoint(fold), result.checkpoint)
         write_atomic(self.fold_file(fold), json.dumps({**result.record(), "fingerprint": self.fingerprint}))
         self.failure_file(fold).unlink(missing_ok=True)
+
+    def inner_file(self, fold: Fold, name: str) -> Path:
+        return self.layout.inner(fold.slug, name)
+
+    def inner_finished(self, fold: Fold, name: str, keys: list[str]) -> InnerResult | None:
+        """An inner training's saved result (``name``: :attr:`InnerTask.name`), or ``None`` when it
+        has none usable. Unlike a fold file, an inner result that is damaged, from other settings or
+        for other samples is not an error: it is only a step towards a fold, so it is trained again
+        and overwritten."""
+        path = self.inner_file(fold, name)
+        try:
+            done = json.loads(path.read_text(encoding="utf-8"))
+            if (done.get("fingerprint") == self.fingerprint and done.get("keys") == keys
+                    and len(done.get("y_pred", ())) == len(keys)):
+                return InnerResult(done["keys"], done["y_pred"], done.get("seconds", 0.0))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, TypeError):
+            pass
+        return None
+
+    def save_inner(self, fold: Fold, name: str, result: InnerResult) -> None:
+        write_atomic(self.inner_file(fold, name), json.dumps({**dataclasses.asdict(result),
+                                                             "fingerprint": self.fingerprint}))
 
     def failure_file(self, fold: Fold) -> Path:
         return self.layout.failure(fold.slug)

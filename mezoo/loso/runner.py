@@ -16,6 +16,7 @@ interrupted run resumes where it stopped; two runs started on one directory shar
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from mezoo.engine.setup import setup
 from mezoo.errors import DataError, MezooError
 from mezoo.layout import default_run_dir
 from mezoo.loso.folds import Fold, FoldResult, check_protocol, protocol_folds
-from mezoo.loso.job import FoldTask, fold_job
+from mezoo.loso.job import FoldTask, InnerResult, InnerTask, Selection, choose, fold_job, inner_job, inner_keys, inner_tasks
 from mezoo.loso.report import write_report
 from mezoo.loso.rundir import RunDir
 from mezoo.settings import Settings, load_settings
@@ -173,6 +174,10 @@ def drive(runs: list[LosoRun], executor: Executor, progress: bool = True,
     failed: list[str] = []
     if progress and (where := executor.describe()):
         tqdm.write(where)
+    selections, unselected = _select(runs, contexts, tasks, executor, progress)
+    failed += unselected
+    tasks = [dataclasses.replace(t, selection=selections.get((t.run, t.fold.subject))) for t in tasks
+             if not runs[t.run].settings.protocol.select.active or (t.run, t.fold.subject) in selections]
     bar = tqdm(total=len(tasks), desc="LOSO", unit="fold", disable=not progress)
 
     def landed(task: FoldTask, result: FoldResult, trained: bool) -> None:
@@ -226,3 +231,56 @@ def drive(runs: list[LosoRun], executor: Executor, progress: bool = True,
         saved = sum(len(r.results) for r in runs)
         raise FoldsFailed(f"{len(failed)} fold(s) failed: {'; '.join(failed)}. The {saved} finished fold(s) are "
                           f"saved: run the same command again to train the failed ones")
+
+
+def _select(runs: list[LosoRun], contexts: Mapping[int, TrainingContext], tasks: list[FoldTask], executor: Executor,
+            progress: bool) -> tuple[dict[tuple[int, str], Selection], list[str]]:
+    """The model selection (``protocol.select``) of every fold in ``tasks`` that chooses settings
+    inside: its inner trainings handed to ``executor`` as tasks of their own (so Ray spreads them
+    over the cluster, all folds' at once), each saved in the run directory as it arrives (a run
+    stopped half way trains only the missing ones again), then the choice per fold (:func:`choose`).
+
+    Returns:
+        The selection by (run, fold subject), and a line per fold whose inner trainings failed
+        (those folds are left out of this call; the others go on).
+    """
+    wanted = [t for t in tasks if runs[t.run].settings.protocol.select.active]
+    results: dict[tuple[int, str], dict[tuple[int, int], InnerResult]] = {(t.run, t.fold.subject): {} for t in wanted}
+    todo: list[InnerTask] = []
+    for task in wanted:
+        for inner in inner_tasks(contexts[task.run], task.run, task.fold):
+            todo.append(inner)
+    failed: dict[tuple[int, str], str] = {}
+    bar = tqdm(total=len(todo), desc="inner CV", unit="training", disable=not progress or not todo)
+
+    def saved(inner: InnerTask) -> InnerResult | None:
+        return runs[inner.run].directory.inner_finished(inner.fold, inner.name, inner_keys(contexts[inner.run], inner))
+
+    def missing() -> Iterator[InnerTask]:
+        """The inner trainings with no saved result (another run on the directory may save some meanwhile)."""
+        for inner in todo:
+            if (inner.run, inner.fold.subject) in failed:
+                bar.update()
+            elif (done := saved(inner)) is not None:
+                results[inner.run, inner.fold.subject][inner.candidate, inner.group] = done
+                bar.update()
+            else:
+                yield inner
+
+    try:
+        with contextlib.closing(executor.map(inner_job, contexts, missing())) as outcomes:
+            for outcome in outcomes:
+                inner, run = outcome.task, runs[outcome.task.run]
+                if outcome.error is not None:
+                    where = run.directory.save_failure(inner.fold, outcome.details or outcome.error)
+                    failed[inner.run, inner.fold.subject] = (
+                        f"{inner.fold.subject} in {run.directory.path}: inner training {inner.name}: {outcome.error} "
+                        f"(see {where})")
+                else:
+                    run.directory.save_inner(inner.fold, inner.name, outcome.result)
+                    results[inner.run, inner.fold.subject][inner.candidate, inner.group] = outcome.result
+                bar.update()
+    finally:
+        bar.close()
+    selections = {key: choose(contexts[key[0]], got) for key, got in results.items() if key not in failed}
+    return selections, list(failed.values())

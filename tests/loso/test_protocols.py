@@ -159,6 +159,53 @@ def test_selection_inside_each_fold(tmp_path, monkeypatch):
     assert "| fold | train.epochs | inner UF1 of each candidate |" in result.markdown
 
 
+def test_inner_trainings_are_tasks_of_the_executor_saved_as_they_land(tmp_path, monkeypatch):
+    """The inner trainings go to the executor as tasks of their own (Ray spreads them like folds), each
+    saved in inner/<fold>/; a run stopped after them trains none of them again, and the choice is the
+    one the fold would make on its own (select_inside)."""
+    import mezoo.loso.job as job
+    from mezoo.engine.executors import LocalExecutor
+
+    class Recording(LocalExecutor):
+        def __init__(self, settings):
+            super().__init__(settings)
+            self.jobs = []
+
+        def map(self, fn, context, tasks):
+            tasks = list(tasks)
+            self.jobs.append((fn.__name__, [type(t).__name__ for t in tasks]))
+            return super().map(fn, context, tasks)
+
+    settings = tiny_settings(train={"epochs": 1}, protocol={"select": {"epochs": [1, 2]}, "inner_folds": 2})
+    executor = Recording(settings)
+    first = run_loso(settings, tmp_path / "run", progress=False, executor=executor)
+    assert executor.jobs == [("inner_job", ["InnerTask"] * 12), ("fold_job", ["FoldTask"] * 3)]
+    saved = sorted(p.relative_to(tmp_path / "run" / "inner").as_posix() for p in (tmp_path / "run").glob("inner/*/*"))
+    assert saved == [f"synthetic__s0{s}/c{c}-g{g}.json" for s in range(3) for c in range(2) for g in range(2)]
+
+    for fold_file in (tmp_path / "run" / "folds").glob("*.json"):
+        fold_file.unlink()  # as if stopped after the inner trainings
+    (tmp_path / "run" / "inner" / "synthetic__s01" / "c1-g0.json").write_text("{damaged")
+    names: list[str] = []
+    real = job.fit_model
+
+    def spying(context, rows, device, name="model"):
+        names.append(name)
+        return real(context, rows, device, name=name)
+
+    monkeypatch.setattr(job, "fit_model", spying)
+    again = run_loso(settings, tmp_path / "run", progress=False)
+    assert sorted(names) == ["synthetic/s00", "synthetic/s01", "synthetic/s01/inner-0", "synthetic/s02"]
+    assert again.report["selection"] == first.report["selection"]
+    assert again.report["full"] == first.report["full"]
+
+    run = start_run(settings, tmp_path / "other", progress=False)
+    fold = run.folds[1]
+    alone = job.select_inside(run.context, fold)
+    assert {"chosen": alone.chosen, "inner": alone.inner} == {
+        k: first.report["selection"]["folds"][fold.subject][k] for k in ("chosen", "inner")}
+
+
 def test_select_on_the_command_line(tmp_path):
     bad = CliRunner().invoke(cli, ["run", "--select", "train.batch_size=8,16", "--out", str(tmp_path / "r")])
     assert bad.exit_code == 2 and "KEY one of train.epochs, train.lr, train.weight_decay" in bad.output

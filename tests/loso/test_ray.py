@@ -133,3 +133,29 @@ def test_ray_asks_for_what_the_cluster_has(local_ray, tiny_config, tmp_path):
                                           r"has 2"):
         runner.run_loso(tiny_config(run={"executor": "ray", "ray": {"num_cpus": 4}}), tmp_path, progress=False)
     assert not (tmp_path / "folds").exists()
+
+
+class Counting(RayExecutor):
+    """Records the job and number of tasks of each map call."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.calls = []
+
+    def map(self, job, context, tasks):
+        tasks = list(tasks)
+        self.calls.append((job.__name__, len(tasks)))
+        return super().map(job, context, tasks)
+
+
+def test_ray_spreads_the_inner_folds_of_model_selection(local_ray, one_thread, tiny_config, tmp_path):
+    """--select on Ray: every inner training is a Ray task of its own (all folds' at once), and the
+    choices and predictions are the in-process run's."""
+    select = {"select": {"epochs": [1, 2]}, "inner_folds": 2}
+    local = runner.run_loso(tiny_config(train={"epochs": 1}, protocol=select), tmp_path / "local", progress=False)
+    on_ray = tiny_config(train={"epochs": 1}, protocol=select, run={"executor": "ray"})
+    executor = Counting(on_ray)
+    result = runner.run_loso(on_ray, tmp_path / "ray", progress=False, executor=executor)
+    assert executor.calls == [("inner_job", 12), ("fold_job", 3)]
+    assert result.report["selection"] == local.report["selection"]
+    assert _predictions(tmp_path / "ray") == _predictions(tmp_path / "local")

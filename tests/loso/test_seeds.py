@@ -89,3 +89,7 @@ def test_ablation_rows_over_seeds(tmp_path):
     assert (tmp_path / "ablate" / "M0" / "seed-1" / "report.json").is_file()
     assert results["M0"].report["full"]["uf1_sd"] >= 0
     assert " +- " in (tmp_path / "ablate" / "ablation.md").read_text()
+    rows = []  # run again, every seed finished: each row reported once
+    run_ablation(tiny_settings(train={"epochs": 1}, run=cache), ["M0"], tmp_path / "ablate", progress=False,
+                 seeds=[0, 1], on_row=lambda row, result: rows.append(row))
+    assert rows == ["M0"]
