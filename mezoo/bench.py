@@ -215,7 +215,7 @@ def _end_to_end(device: torch.device, variant: str) -> Callable[[], Any]:
         onset, landmarks = reader.read(sample, 0)
         apex, _ = reader.read(sample, 1)
         frames = [torch.from_numpy(f).permute(2, 0, 1)[None].to(device).float().div_(255) for f in (onset, apex)]
-        lm = torch.as_tensor(landmarks, dtype=torch.float32)[None].to(device)
+        lm = torch.as_tensor(landmarks, dtype=torch.float32, device=device)[None]
         with torch.inference_mode(), _autocast(device, variant):
             label = int(model(*frames, lm).argmax(1).item())  # .item() waits for the device
         return label

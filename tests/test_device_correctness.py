@@ -106,3 +106,31 @@ def test_bf16_autocast_and_channels_last_predict_as_fp32(tmp_path, displacement)
     assert (probs["bf16"].argmax(1) == probs["fp32"].argmax(1)).sum() >= 5
     assert np.allclose(probs["channels_last"], probs["fp32"], atol=1e-5)
     assert base.changed({"run": {"precision": "bf16"}}).fingerprint == base.fingerprint  # how, not what
+
+
+@pytest.mark.parametrize("fusion", ["fu_b_attn", "fu_b_attn_s"])
+def test_the_predictor_keeps_to_its_models_device(fusion):
+    """The predictor on a pair and on a clip (apex spotting, resampling for a sequence model: the
+    TIM plugin's FRL-DGT-S head when it is installed), with the default device elsewhere."""
+    import numpy as np
+
+    from mezoo.data.synthetic import SyntheticDataset
+    from mezoo.inference.predictor import Predictor
+
+    if fusion not in plugins.names("fusion"):
+        pytest.skip(f"{fusion} is the TIM plugin's (plugins/mezoo-tim), not installed here")
+    settings = tiny_settings().changed({"displacement": {"name": "dgm", **small("dgm")}, "fusion": {"name": fusion}})
+    if fusion == "fu_b_attn_s":
+        settings = settings.changed({"fusion": {fusion: {"embed_dim": 32, "num_heads": 4, "patch_size": 18}},
+                                     "sequence": {"length": 4}})
+    model = build_model(settings, 3).eval()
+    predictor = Predictor.from_model(model, settings, ("negative", "positive", "surprise"))
+    sample = SyntheticDataset(subjects=2, clips_per_subject=1, size=112).samples()[0]
+    frames = [sample.read_frame(i) for i in range(len(sample))]
+    predictor.predict_pair(frames[0], frames[sample.apex])  # dlib's model loaded outside the check
+    with default_device_elsewhere():
+        pair = predictor.predict_pair(frames[0], frames[sample.apex])
+        clip = predictor.predict_clip(frames)
+    for got in (pair, clip):
+        assert set(got.probs) == {"negative", "positive", "surprise"}
+        assert np.isfinite(list(got.probs.values())).all() and abs(sum(got.probs.values()) - 1) < 1e-4

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from mezoo import plugins
@@ -32,12 +32,17 @@ Task = TypeVar("Task")
 @dataclass
 class Outcome(Generic[Task]):
     """A task's outcome: its ``result``, or the one-line ``error`` that stopped it (with ``details``,
-    such as a worker's traceback, when there are some)."""
+    such as a worker's traceback, when there are some); where it ran and the tries that failed
+    before, when the executor tells."""
 
     task: Task
     result: Any = None
     error: str | None = None
     details: str = ""
+    #: where the task ran, when the executor knows (Ray: ``{"id": node ID, "host": ..., "ip": ...}``)
+    where: dict[str, str] | None = None
+    #: why each earlier try of the task failed, when the executor ran it again
+    retried: list[str] = field(default_factory=list)
 
 
 class Executor(ABC):

@@ -48,7 +48,7 @@ def precompute_displacements(provider: DisplacementProvider, pid: str, data: Fra
     chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
     with torch.no_grad():
         for chunk in tqdm(chunks, desc="displacements", unit="batch", disable=not progress, leave=False):
-            rows = torch.as_tensor(chunk)
+            rows = torch.as_tensor(chunk, device="cpu")  # host-side indices
             masks = data.masks(rows, device)
             if provider.uses_sequence:
                 results = [provider.from_sequence(_sequence(data, i, size, color, device),

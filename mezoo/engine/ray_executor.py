@@ -12,14 +12,18 @@ mezoo and the plugins the run uses installed (workers load plugins from entry po
   ``run.ray.num_gpus`` GPUs (default: one when the cluster has GPUs and ``run.device`` is not
   ``cpu``). At most twice as many tasks as the cluster can run at once are handed out, so
   folds are claimed in the run directory only shortly before they start.
-- A task that raises an unexpected error, or whose worker dies, is retried ``run.ray.retries``
-  times (default once), then reported by fold; mezoo's own errors (a fold that diverged, bad data)
-  would only repeat and are reported at once. Finished folds are saved as they arrive.
+- A task that raises an unexpected error, or whose worker or node dies, is submitted again
+  ``run.ray.retries`` times (default once; by this executor, not Ray, so each failed try and its
+  reason reach the run: printed, and kept in the fold file), then reported by fold; mezoo's own
+  errors (a fold that diverged, bad data) would only repeat and are reported at once. Finished
+  folds are saved as they arrive, with the node that ran them.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -32,18 +36,40 @@ from mezoo.settings import Settings
 QUEUE_FACTOR = 2
 
 
-def _run(job: Callable[[Any, Any], Any], context: Any, task: Any, threads: int) -> tuple[Any, str | None]:
-    """A Ray task: ``job(context, task)`` with ``threads`` torch threads -> (result, None) or (None, error)."""
+def _run(job: Callable[[Any, Any], Any], context: Any, task: Any,
+         threads: int) -> tuple[Any, str | None, dict[str, str]]:
+    """A Ray task: ``job(context, task)`` with ``threads`` torch threads -> (result, None, node) or
+    (None, error, node); ``node``: where it ran (Ray's node ID, the host name and the node's IP)."""
+    import ray
     import torch
 
     torch.set_num_threads(threads)
+    node = {"id": ray.get_runtime_context().get_node_id(), "host": socket.gethostname(),
+            "ip": ray.util.get_node_ip_address()}
     try:
-        return job(context, task), None
+        return job(context, task), None, node
     except UnknownComponentError as exc:
         return None, (f"{exc} (on a Ray worker: workers load plugins from installed distributions' entry points; "
-                      f"install the plugin where the workers run)")
+                      f"install the plugin where the workers run)"), node
     except MezooError as exc:  # deterministic: a retry would only repeat it
-        return None, str(exc)
+        return None, str(exc), node
+
+
+def why_it_failed(exc: Exception) -> str:
+    """One line on why a Ray task failed: the error it raised (its last line), or that its node or
+    its worker died (with the node's ID and IP, which Ray's message gives)."""
+    import ray
+
+    if isinstance(exc, ray.exceptions.RayTaskError):
+        cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+        text = str(cause).strip()
+        return f"{type(cause).__name__}: {text.splitlines()[-1] if text else ''}"
+    if isinstance(exc, ray.exceptions.NodeDiedError):
+        text = str(exc)
+        node, ip = re.search(r"node ID: (\w+)", text), re.search(r"Node IP: ([\w.:]+)", text)
+        where = ", ".join(f"{k} {m.group(1)}" for k, m in (("node", node), ("IP", ip)) if m is not None)
+        return f"NodeDiedError: its node died ({where or 'node unknown'})"
+    return f"{type(exc).__name__}: its worker died"
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:
@@ -106,9 +132,14 @@ class RayExecutor(Executor):
                 self._started = True
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at run.ray.address {address!r}" if address else "a local Ray instance"
+            token = ""
+            if address and os.environ.get("RAY_AUTH_MODE") != "token":
+                token = ("; a cluster started with token authentication (ray start's default since Ray 2.59) also "
+                         "needs RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN, or ~/.ray/auth_token) in this "
+                         "process's environment")
             raise ConfigError(f"cannot start or reach {where} ({str(exc).strip().splitlines()[0]}); for a cluster "
                               f"give its address (auto on one of its nodes, or ray://HOST:10001), or leave "
-                              f"run.ray.address empty to start a local instance") from None
+                              f"run.ray.address empty to start a local instance{token}") from None
 
     def _resources(self) -> tuple[float, float, int]:
         """CPUs and GPUs per task and how many tasks the cluster runs at once.
@@ -144,41 +175,39 @@ class RayExecutor(Executor):
                 f"each {cpus:g} CPU(s) and {gpus:g} GPU(s)")
 
     def map(self, job: Callable[[Any, Task], Any], context: Any, tasks: Iterable[Task]) -> Iterator[Outcome[Task]]:
+        """Each task a Ray task; one whose worker or node died, or that raised an unexpected error,
+        is submitted again (``run.ray.retries`` times) by this loop rather than by Ray, so the
+        :class:`Outcome` says which tries failed and why (``retried``) and where the last ran (``where``)."""
         import ray
 
         cpus, gpus, at_once = self._ready()
-        remote = ray.remote(_run).options(num_cpus=cpus, num_gpus=gpus, max_retries=self.options.retries,
-                                          retry_exceptions=True)
+        remote = ray.remote(_run).options(num_cpus=cpus, num_gpus=gpus, max_retries=0)
         shared = ray.put(context)
         threads = max(1, int(cpus))
-        pending: dict[Any, Task] = {}
+        pending: dict[Any, tuple[Task, list[str]]] = {}
         todo = iter(tasks)
         try:
             while True:
                 while len(pending) < QUEUE_FACTOR * at_once and (task := next(todo, None)) is not None:
-                    pending[remote.remote(job, shared, task, threads)] = task
+                    pending[remote.remote(job, shared, task, threads)] = (task, [])
                 if not pending:
                     return
                 (ref,), _ = ray.wait(list(pending), num_returns=1)
-                yield self._outcome(pending.pop(ref), ref)
+                task, failures = pending.pop(ref)
+                try:
+                    result, error, node = ray.get(ref)
+                except ray.exceptions.RayError as exc:  # raised unexpectedly, or the worker or its node died
+                    failures.append(why_it_failed(exc))
+                    if len(failures) <= self.options.retries:
+                        pending[remote.remote(job, shared, task, threads)] = (task, failures)
+                        continue
+                    yield Outcome(task, error=f"{failures[-1]} (tried {len(failures)} time(s))", details=str(exc),
+                                  retried=failures[:-1])
+                    continue
+                yield Outcome(task, result, error, where=node, retried=failures)
         finally:
             for ref in pending:  # stopped early (Ctrl-C, an error): the rest are not wanted
                 ray.cancel(ref, force=True)
-
-    def _outcome(self, task: Task, ref: Any) -> Outcome[Task]:
-        import ray
-
-        tries = f"{self.options.retries + 1} time(s)"
-        try:
-            result, error = ray.get(ref)
-        except ray.exceptions.RayTaskError as exc:
-            cause = exc.cause if getattr(exc, "cause", None) is not None else exc
-            line = f"{type(cause).__name__}: {str(cause).strip().splitlines()[-1] if str(cause).strip() else ''}"
-            return Outcome(task, error=f"{line} (raised {tries})", details=str(exc))
-        except ray.exceptions.RayError as exc:  # the worker or its node died
-            text = str(exc).strip()
-            return Outcome(task, error=f"{type(exc).__name__}: its worker died {tries}", details=text)
-        return Outcome(task, result, error)
 
     def close(self) -> None:
         if self._started:

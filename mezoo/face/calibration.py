@@ -277,7 +277,7 @@ class Calibration:
         from mezoo.face.au_regions import au_boxes
 
         mask = torch.from_numpy(self.mask)[None, None].float()
-        return au_boxes(torch.as_tensor(self.landmarks)[None], mask=mask)[0].numpy()
+        return au_boxes(torch.as_tensor(self.landmarks, device="cpu")[None], mask=mask)[0].numpy()
 
     @property
     def recorded(self) -> np.ndarray:
@@ -289,7 +289,7 @@ class Calibration:
         from mezoo.face.au_regions import box_validity
 
         mask = torch.from_numpy(self.mask)[None, None].float()
-        return box_validity(mask, torch.as_tensor(self.boxes, dtype=torch.float32)[None])[0].numpy()
+        return box_validity(mask, torch.as_tensor(self.boxes, dtype=torch.float32, device="cpu")[None])[0].numpy()
 
     @property
     def eye_angle(self) -> float:

@@ -192,7 +192,7 @@ class Predictor:
         """Class probabilities (the ensemble's mean) of the clip ``frames`` (onset first) with its apex
         at ``apex``, calibrated by ``clip``."""
         color, device = self.settings.face.color, self.device
-        landmarks = torch.as_tensor(clip.landmarks, dtype=torch.float32)[None].to(device)
+        landmarks = torch.as_tensor(clip.landmarks, dtype=torch.float32, device=device)[None]
         mask = torch.from_numpy(clip.mask)[None, None].float().to(device)
 
         def tensor(face: np.ndarray) -> torch.Tensor:

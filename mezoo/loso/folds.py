@@ -110,6 +110,10 @@ class FoldResult:
     #: ``protocol.select``: the settings chosen inside the fold, and each candidate's inner score
     selected: dict[str, Any] = field(default_factory=dict)
     inner: list[dict[str, Any]] = field(default_factory=list)
+    #: where the fold ran, when the executor tells (Ray: its node's ID, host name and IP)
+    node: dict[str, str] | None = None
+    #: why each earlier try of the fold's task failed (a worker or node that died, ...)
+    retried: list[str] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
         """The fold file's content (``folds/<subject>.json``, less the fingerprint the run directory adds)."""
@@ -119,6 +123,10 @@ class FoldResult:
             out["fusion_weights"] = self.fusion_weights
         if self.selected:
             out["selected"], out["inner"] = self.selected, self.inner
+        if self.node:
+            out["node"] = self.node
+        if self.retried:
+            out["retried"] = self.retried
         return out
 
     @classmethod
@@ -127,4 +135,4 @@ class FoldResult:
         return cls(subject=record["subject"], keys=record["keys"], y_pred=record["y_pred"], probs=record["probs"],
                    train_loss=record.get("train_loss", []), seconds=float(record.get("seconds", 0.0)),
                    fusion_weights=record.get("fusion_weights", {}), selected=record.get("selected", {}),
-                   inner=record.get("inner", []))
+                   inner=record.get("inner", []), node=record.get("node"), retried=record.get("retried", []))

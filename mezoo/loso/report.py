@@ -80,6 +80,33 @@ def markdown(report: dict[str, Any], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def placement(result: FoldResult) -> dict[str, Any]:
+    """A fold's entry in ``report["folds"]``: its seconds, the node that ran it (when the executor
+    tells: Ray's node ID, host name, IP) and why earlier tries failed."""
+    out: dict[str, Any] = {"seconds": result.seconds}
+    if result.node:
+        out["node"] = result.node
+    if result.retried:
+        out["retried"] = result.retried
+    return out
+
+
+def placement_markdown(folds: dict[str, dict[str, Any]]) -> str:
+    """Where the folds ran and which were retried (empty when the executor did not say)."""
+    nodes: dict[str, list[str]] = {}
+    for name, got in folds.items():
+        if "node" in got:
+            nodes.setdefault(f"{got['node'].get('host', '?')} (node {got['node'].get('id', '?')[:12]})", []).append(name)
+    lines = []
+    if nodes:
+        lines.append(f"Folds ran on {len(nodes)} node(s): "
+                     + "; ".join(f"{where}: {len(names)} fold(s)" for where, names in nodes.items()) + ".")
+    for name, got in folds.items():
+        if got.get("retried"):
+            lines.append(f"Fold {name} was retried: {'; '.join(got['retried'])}.")
+    return "\n" + "\n\n".join(lines) + "\n" if lines else ""
+
+
 def selection_markdown(selection: dict[str, Any]) -> str:
     """The settings chosen in each fold (``report["selection"]``) as Markdown."""
     folds = selection["folds"]
@@ -161,9 +188,11 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
     title = f"{settings.displacement.name} + {settings.fusion.name}"
     if settings.protocol.name != "loso":
         title += f", {settings.protocol.describe()}"
+    report["folds"] = {f.subject: placement(results[f.subject]) for f in folds}
     text = markdown(report, title)
     if chosen:
         text += "\n" + selection_markdown(report["selection"])
+    text += placement_markdown(report["folds"])
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(["key", "subject", "part", "true", "predicted"] + [f"p_{c}" for c in classes])

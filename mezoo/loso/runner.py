@@ -25,7 +25,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from mezoo.engine.executors import Executor, make_executor
+from mezoo.engine.executors import Executor, Outcome, make_executor
 from mezoo.engine.fit import TrainingContext
 from mezoo.engine.frames import Frames
 from mezoo.engine.inputs import choose_input_path
@@ -219,8 +219,11 @@ def drive(runs: list[LosoRun], executor: Executor, progress: bool = True,
                             failed.append(f"{task.fold.subject} in {run.directory.path}: {outcome.error} (see {where})")
                             bar.update()
                         else:
-                            run.directory.save(task.fold, outcome.result)
-                            landed(task, outcome.result, trained=True)
+                            result = dataclasses.replace(outcome.result, node=outcome.where, retried=outcome.retried)
+                            run.directory.save(task.fold, result)
+                            landed(task, result, trained=True)
+                        if outcome.retried:
+                            tqdm.write(retry_line(f"fold {task.fold.subject}", outcome))
                     finally:
                         held.pop((task.run, task.fold.subject)).release()
     finally:
@@ -245,6 +248,8 @@ def _select(runs: list[LosoRun], contexts: Mapping[int, TrainingContext], tasks:
         (those folds are left out of this call; the others go on).
     """
     wanted = [t for t in tasks if runs[t.run].settings.protocol.select.active]
+    if not wanted:
+        return {}, []
     results: dict[tuple[int, str], dict[tuple[int, int], InnerResult]] = {(t.run, t.fold.subject): {} for t in wanted}
     todo: list[InnerTask] = []
     for task in wanted:
@@ -279,8 +284,19 @@ def _select(runs: list[LosoRun], contexts: Mapping[int, TrainingContext], tasks:
                 else:
                     run.directory.save_inner(inner.fold, inner.name, outcome.result)
                     results[inner.run, inner.fold.subject][inner.candidate, inner.group] = outcome.result
+                if outcome.retried:
+                    tqdm.write(retry_line(f"inner training {inner.name} of fold {inner.fold.subject}", outcome))
                 bar.update()
     finally:
         bar.close()
     selections = {key: choose(contexts[key[0]], got) for key, got in results.items() if key not in failed}
     return selections, list(failed.values())
+
+
+def retry_line(what: str, outcome: Outcome[Any]) -> str:
+    """One line on a task the executor ran more than once: why each try failed and how it ended."""
+    end = f"failed: {outcome.error}" if outcome.error is not None else "finished"
+    if outcome.error is None and outcome.where:
+        end += f" on {outcome.where.get('host', '?')} (node {outcome.where.get('id', '?')[:12]})"
+    return f"{what} was retried ({len(outcome.retried)} failed tr{'y' if len(outcome.retried) == 1 else 'ies'}: " \
+           f"{'; '.join(outcome.retried)}); {end}"

@@ -97,7 +97,7 @@ def test_ray_writes_the_in_process_predictions_and_resumes_after_killed_workers(
     assert on_ray.fingerprint == settings.fingerprint  # where folds run is not part of the results
 
     # fold s01's worker dies every time: retried once, then reported; the other folds are saved
-    with pytest.raises(runner.FoldsFailed, match=r"1 fold\(s\) failed: synthetic/s01 .*its worker died 2 time"):
+    with pytest.raises(runner.FoldsFailed, match=r"1 fold\(s\) failed: synthetic/s01 .*its worker died \(tried 2 time"):
         runner.run_loso(on_ray, tmp_path / "ray", progress=False, executor=Killing(on_ray, "synthetic/s01"))
     assert set(_folds(tmp_path / "ray")) == {"synthetic__s00.json", "synthetic__s02.json"}
     assert (tmp_path / "ray" / "failed" / "synthetic__s01.txt").exists()
