@@ -128,7 +128,9 @@ class RayExecutor(Executor):
             if address:
                 ray.init(address=address)
             else:
-                ray.init(num_cpus=self.options.local_cpus, include_dashboard=False)
+                # "local": a new instance even where RAY_ADDRESS or a cluster started earlier on this
+                # machine (Ray's /tmp/ray/ray_current_cluster, left by `ray start`) names another one
+                ray.init(address="local", num_cpus=self.options.local_cpus, include_dashboard=False)
                 self._started = True
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = f"the Ray cluster at run.ray.address {address!r}" if address else "a local Ray instance"
@@ -164,6 +166,10 @@ class RayExecutor(Executor):
                                   f"Ray cluster has {have.get(name, 0):g}; ask for less")
         limits = [have.get(name, 0) // want for name, want in (("CPU", cpus), ("GPU", gpus)) if want > 0]
         return cpus, gpus, max(1, int(min(limits)))
+
+    def at_once(self) -> int:
+        """The tasks the cluster runs at once: its CPUs / ``num_cpus`` (or GPUs / ``num_gpus``)."""
+        return self._ready()[2]
 
     def describe(self) -> str:
         import ray

@@ -171,11 +171,11 @@ def drive(runs: list[LosoRun], executor: Executor, progress: bool = True,
         return
     held: dict[tuple[int, str], Any] = {}
     elsewhere: list[FoldTask] = []
-    failed: list[str] = []
+    order = {(t.run, t.fold.subject): i for i, t in enumerate(tasks)}
     if progress and (where := executor.describe()):
         tqdm.write(where)
     selections, unselected = _select(runs, contexts, tasks, executor, progress)
-    failed += unselected
+    failed = [(order[key], line) for key, line in unselected.items()]
     tasks = [dataclasses.replace(t, selection=selections.get((t.run, t.fold.subject))) for t in tasks
              if not runs[t.run].settings.protocol.select.active or (t.run, t.fold.subject) in selections]
     bar = tqdm(total=len(tasks), desc="LOSO", unit="fold", disable=not progress)
@@ -216,7 +216,8 @@ def drive(runs: list[LosoRun], executor: Executor, progress: bool = True,
                     try:
                         if outcome.error is not None:
                             where = run.directory.save_failure(task.fold, outcome.details or outcome.error)
-                            failed.append(f"{task.fold.subject} in {run.directory.path}: {outcome.error} (see {where})")
+                            failed.append((order[task.run, task.fold.subject],
+                                           f"{task.fold.subject} in {run.directory.path}: {outcome.error} (see {where})"))
                             bar.update()
                         else:
                             result = dataclasses.replace(outcome.result, node=outcome.where, retried=outcome.retried)
@@ -232,24 +233,25 @@ def drive(runs: list[LosoRun], executor: Executor, progress: bool = True,
             lock.release()
     if failed:
         saved = sum(len(r.results) for r in runs)
-        raise FoldsFailed(f"{len(failed)} fold(s) failed: {'; '.join(failed)}. The {saved} finished fold(s) are "
+        named = "; ".join(line for _, line in sorted(failed))  # in fold order, however they landed
+        raise FoldsFailed(f"{len(failed)} fold(s) failed: {named}. The {saved} finished fold(s) are "
                           f"saved: run the same command again to train the failed ones")
 
 
 def _select(runs: list[LosoRun], contexts: Mapping[int, TrainingContext], tasks: list[FoldTask], executor: Executor,
-            progress: bool) -> tuple[dict[tuple[int, str], Selection], list[str]]:
+            progress: bool) -> tuple[dict[tuple[int, str], Selection], dict[tuple[int, str], str]]:
     """The model selection (``protocol.select``) of every fold in ``tasks`` that chooses settings
     inside: its inner trainings handed to ``executor`` as tasks of their own (so Ray spreads them
     over the cluster, all folds' at once), each saved in the run directory as it arrives (a run
     stopped half way trains only the missing ones again), then the choice per fold (:func:`choose`).
 
     Returns:
-        The selection by (run, fold subject), and a line per fold whose inner trainings failed
-        (those folds are left out of this call; the others go on).
+        The selection by (run, fold subject), and a line by (run, fold subject) for each fold whose
+        inner trainings failed (those folds are left out of this call; the others go on).
     """
     wanted = [t for t in tasks if runs[t.run].settings.protocol.select.active]
     if not wanted:
-        return {}, []
+        return {}, {}
     results: dict[tuple[int, str], dict[tuple[int, int], InnerResult]] = {(t.run, t.fold.subject): {} for t in wanted}
     todo: list[InnerTask] = []
     for task in wanted:
@@ -290,7 +292,7 @@ def _select(runs: list[LosoRun], contexts: Mapping[int, TrainingContext], tasks:
     finally:
         bar.close()
     selections = {key: choose(contexts[key[0]], got) for key, got in results.items() if key not in failed}
-    return selections, list(failed.values())
+    return selections, failed
 
 
 def retry_line(what: str, outcome: Outcome[Any]) -> str:

@@ -30,9 +30,12 @@ def _predictions(run_dir):
             for name, text in _folds(run_dir).items()}
 
 
-def test_ablate_on_ray_starts_and_stops_a_local_instance(tiny_config, tmp_path):
-    """Runs first in this module: no Ray instance is running, so the executor starts one and stops it."""
+def test_ablate_on_ray_starts_and_stops_a_local_instance(tiny_config, tmp_path, monkeypatch):
+    """Runs first in this module: no Ray instance is running, so the executor starts one and stops it,
+    a new one even where the environment names a cluster (as RAY_ADDRESS or the record `ray start` leaves
+    in /tmp/ray) that is gone: an empty run.ray.address means a local instance."""
     assert not ray.is_initialized()
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")
     path = tmp_path / "tiny.yaml"
     path.write_text(tiny_config(train={"epochs": 1}, run={"ray": {"local_cpus": 2}}).dump())
     out = tmp_path / "ablate"
@@ -50,7 +53,7 @@ def test_ablate_on_ray_starts_and_stops_a_local_instance(tiny_config, tmp_path):
 @pytest.fixture(scope="module")
 def local_ray():
     """A local Ray instance with 2 CPUs for the rest of the module (the executor uses it as it is)."""
-    ray.init(num_cpus=2, include_dashboard=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False)
     yield
     ray.shutdown()
 
