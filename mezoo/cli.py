@@ -278,7 +278,8 @@ def synthetic_video(out: Path, seed: int, subject: int, clips: int, fps: float, 
 
 
 @cli.command()
-@click.option("--rows", help="Comma-separated rows of the paper's Table 2, e.g. M0,M4,M9 (default: M0-M9).")
+@click.option("--rows", help="Comma-separated rows of the paper's Table 2, e.g. M0,M4,M9, and M0-TVL1 (M0 with "
+                             "TV-L1 flow) (default: all).")
 @_data_options
 @_settings_options
 @_device_option
@@ -291,7 +292,8 @@ def synthetic_video(out: Path, seed: int, subject: int, clips: int, fps: float, 
 def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config_file: Path | None,
            sets: tuple[str, ...], device: str | None, out: Path | None, quiet: bool, executor: str | None,
            seeds: str | None, protocol: str | None, selects: tuple[str, ...]) -> None:
-    """Run the ablation rows M0-M9 of the paper's Table 2 and write the table with this run's numbers.
+    """Run the ablation rows M0-M9 of the paper's Table 2 (and M0-TVL1, M0 with TV-L1 flow) and write
+    the table with this run's numbers.
 
     Each row is a LOSO run in OUT/<row> (with --seeds, one per seed in OUT/<row>/seed-<k>); running
     again resumes finished rows and folds. The folds of every row go to one executor (with

@@ -7,5 +7,6 @@ from mezoo import hookimpl
 def register_displacements(register):
     register("mezoo.displacement.dgm:DGM", name="dgm")
     register("mezoo.displacement.farneback:Farneback", name="farneback")
+    register("mezoo.displacement.tvl1:TVL1", name="tvl1")
     register("mezoo.displacement.of_norm:OFNorm", name="of_norm")
     register("mezoo.displacement.dynamic_image:DynamicImage", name="dynamic_image")

@@ -1,4 +1,5 @@
-"""The ablation rows of the paper's Table 2 (M0-M9), each a LOSO run with one change."""
+"""The ablation rows of the paper's Table 2 (M0-M9), each a LOSO run with one change, and M0-TVL1
+(M0 with Dual TV-L1 flow instead of Farneback's, beside it)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from mezoo.settings import Settings
 #: row -> (what it changes, Table 2's columns DGM / AU regions / full-face / global / local / fusion layer)
 ROWS: dict[str, tuple[str, tuple[str, str, str, str, str, str]]] = {
     "M0": ("DGM -> optical flow (farneback)", ("-> OpticalFlow", "yes", "yes", "yes", "yes", "Fu-B")),
+    # not in the paper's table: M0 with the flow most ME papers use
+    "M0-TVL1": ("DGM -> optical flow (tvl1)", ("-> TV-L1 flow", "yes", "yes", "yes", "yes", "Fu-B")),
     "M1": ("DGM -> OF+NORM (of_norm)", ("-> OF+NORM", "yes", "yes", "yes", "yes", "Fu-B")),
     "M2": ("DGM -> dynamic image", ("-> DynamicImage", "yes", "yes", "yes", "yes", "Fu-B")),
     "M3": ("DGM without self-supervision (and without pre-trained weights)", ("w/o self-supervise", "yes", "yes", "yes", "yes", "Fu-B")),
@@ -43,6 +46,7 @@ def row_config(base: Settings, row: str) -> Settings:
     full = {"displacement": {"name": "dgm"}, "fusion": {"name": "fu_b_attn"}, "regions": {"kind": "au9"}}
     changes: dict[str, dict[str, Any]] = {
         "M0": {"displacement": {"name": "farneback"}},
+        "M0-TVL1": {"displacement": {"name": "tvl1"}},
         "M1": {"displacement": {"name": "of_norm"}},
         "M2": {"displacement": {"name": "dynamic_image"}},
         # pre-trained weights are self-supervision too (on other clips): M3 starts from scratch
@@ -96,9 +100,12 @@ def ablation_table(results: Mapping[str, RunResult]) -> str:
 
 
 def _cell(scores: dict[str, Any], metric: str) -> str:
-    """A score, with its standard deviation over seeds when the row ran several."""
+    """A score, with its standard deviation over seeds when the row ran several, and its 95 %
+    subject-bootstrap interval (pooled over the seeds) when the report has one."""
     sd = scores.get(f"{metric}_sd")
-    return f"{scores[metric]:.3f}" + ("" if sd is None else f" +- {sd:.3f}")
+    interval = (scores.get("interval") or {}).get(metric)
+    return (f"{scores[metric]:.3f}" + ("" if sd is None else f" +- {sd:.3f}")
+            + ("" if not interval else f" [{interval[0]:.3f}, {interval[1]:.3f}]"))
 
 
 def run_ablation(settings: Settings, rows: Sequence[str], out: str | Path, progress: bool = True,

@@ -17,7 +17,7 @@ def test_every_provider_forward(name):
     assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("name", ["dgm", "farneback", "of_norm", "dynamic_image"])
+@pytest.mark.parametrize("name", ["dgm", "farneback", "tvl1", "of_norm", "dynamic_image"])
 def test_loso_runs_with_each_builtin_provider(name, tiny_config, tmp_path):
     cfg = tiny_config(displacement={"name": name, "dgm": {"width": 4, "warmup_steps": 2, "pairs_per_clip": 1,
                                                           "pair_batch_size": 4}})

@@ -17,6 +17,7 @@ def test_each_row_changes_one_thing():
     full = row_config(base, "M9")
     assert (full.displacement.name, full.fusion.name, full.regions.kind) == ("dgm", "fu_b_attn", "au9")
     assert row_config(base, "M0").displacement.name == "farneback"
+    assert row_config(base, "M0-TVL1").displacement.name == "tvl1"
     assert row_config(base, "M1").displacement.name == "of_norm"
     assert row_config(base, "M2").displacement.name == "dynamic_image"
     assert row_config(base, "M3").displacement.chosen()["self_supervised"] is False
@@ -27,7 +28,7 @@ def test_each_row_changes_one_thing():
     assert row_config(base, "M6").fusion.chosen()["use_full_face"] is False
     assert row_config(base, "M7").fusion.chosen()["use_local"] is False
     assert row_config(base, "M8").fusion.chosen()["use_global"] is False
-    assert list(ROWS) == [f"M{i}" for i in range(10)]
+    assert list(ROWS) == ["M0", "M0-TVL1"] + [f"M{i}" for i in range(1, 10)]
 
 
 def test_a_rows_component_brings_its_own_defaults(monkeypatch):

@@ -88,7 +88,10 @@ def test_ablation_rows_over_seeds(tmp_path):
                            progress=False, seeds=[0, 1])
     assert (tmp_path / "ablate" / "M0" / "seed-1" / "report.json").is_file()
     assert results["M0"].report["full"]["uf1_sd"] >= 0
-    assert " +- " in (tmp_path / "ablate" / "ablation.md").read_text()
+    full = results["M0"].report["full"]
+    low, high = full["interval"]["uf1"]
+    assert f"| {full['uf1']:.3f} +- {full['uf1_sd']:.3f} [{low:.3f}, {high:.3f}] |" in (
+        tmp_path / "ablate" / "ablation.md").read_text()  # mean +- sd over seeds [subject-bootstrap interval]
     rows = []  # run again, every seed finished: each row reported once
     run_ablation(tiny_settings(train={"epochs": 1}, run=cache), ["M0"], tmp_path / "ablate", progress=False,
                  seeds=[0, 1], on_row=lambda row, result: rows.append(row))
