@@ -87,3 +87,38 @@ def test_the_gpu_check_runs_its_steps_on_the_cpu(tmp_path):
                                   str(tmp_path / "cuda")], capture_output=True, text=True, timeout=300)
         assert refused.returncode == 1 and "Traceback" not in refused.stderr
         assert refused.stderr.strip().startswith("error: --device cuda, but torch")
+
+
+def _ray_cost():
+    import sys
+
+    spec = importlib.util.spec_from_file_location("ray_cost", SCRIPTS[0].parent / "ray_cost.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ray_cost"] = module  # (its dataclass looks its module up)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ray_cost_times_each_mode_on_the_same_folds(tiny_config, tmp_path, capsys):
+    """The README's cost model comes from this script: a row per mode, each with the run's folds,
+    the waves the model predicts and the start / prepare / folds pieces adding up to the total."""
+    pytest.importorskip("ray")
+    config = tmp_path / "tiny.yaml"
+    config.write_text(tiny_config(train={"epochs": 1}).dump())
+    assert _ray_cost().main(["--modes", "in_process,local,cluster", "--cpus", "2", "--config", str(config)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("| mode | at once | start s | prepare s | folds s |") and len(lines) == 5
+    rows = {cells[0]: cells for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines[2:])}
+    assert set(rows) == {"in_process", "local", "cluster"}
+    assert rows["in_process"][1] == "1" and rows["local"][1] == "2" and rows["cluster"][1] == "2"
+    assert rows["in_process"][6] == "3" and rows["local"][6] == "2"  # 3 folds: 3 waves of one, 2 of two
+    for cells in rows.values():
+        assert cells[5].startswith("3 x ")
+        start, prepare, folds, total = (float(cells[k]) for k in (2, 3, 4, 8))
+        assert abs(start + prepare + folds - total) <= 0.15 and folds > 0 and float(cells[9]) > 0
+
+
+def test_ray_cost_refuses_an_unknown_mode(capsys):
+    with pytest.raises(SystemExit):
+        _ray_cost().main(["--modes", "in_process,slurm"])
+    assert "--modes 'in_process,slurm': give some of in_process, local, cluster" in capsys.readouterr().err

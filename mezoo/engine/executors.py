@@ -62,6 +62,10 @@ class Executor(ABC):
         """One line on where folds will run, shown before the first fold (empty: nothing to say)."""
         return ""
 
+    def at_once(self) -> int:
+        """How many jobs run at the same time."""
+        return 1
+
     def close(self) -> None:
         """Give back what the executor started (a local Ray instance, ...)."""
 
