@@ -576,7 +576,8 @@ def bench_command(pattern: str, device_name: str, variants: str, min_time: float
 
 
 @cli.command(name="motion-accuracy")
-@click.option("--dataset", default="synthetic", show_default=True, help="A dataset that knows its true motion.")
+@click.option("--dataset", default="synthetic", show_default=True,
+              help="A dataset that knows its true motion: synthetic or photo_motion.")
 @click.option("--providers", help="Comma-separated displacement providers (default: every registered one).")
 @click.option("--samples", "limit", type=int, help="Measure the first N samples only (default: all).")
 @click.option("--finetune-steps", type=int, default=0, show_default=True,
@@ -585,8 +586,9 @@ def bench_command(pattern: str, device_name: str, variants: str, min_time: float
 @click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False), help="Also write the rows here.")
 def motion_accuracy_command(dataset: str, providers: str | None, limit: int | None, finetune_steps: int,
                             config_file: Path | None, sets: tuple[str, ...], json_out: Path | None) -> None:
-    """Measure each displacement provider against the true onset -> apex motion of the synthetic
-    clips: end-point and angular error on the face and in the AU boxes, face / background magnitude."""
+    """Measure each displacement provider against the true onset -> apex motion of a dataset that
+    knows it (synthetic: drawn faces; photo_motion: real faces): end-point and angular error on the
+    face and in the AU boxes, face / background magnitude."""
     from mezoo import motion
 
     settings = _config(dataset, None, "dgm", None, config_file, sets, None)

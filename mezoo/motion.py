@@ -1,6 +1,7 @@
 """How well the displacement providers see 1-3 px motion: errors against the true motion.
 
-The ``synthetic`` dataset knows the motion it rendered between onset and apex
+The ``synthetic`` dataset (drawn faces) and the ``photo_motion`` dataset (real faces that installed
+packages ship) know the motion they rendered between onset and apex
 (:func:`~mezoo.data.synthetic.true_motion`); :func:`measure` compares each displacement provider's
 output with it, sample by sample, on the calibrated canvas:
 
@@ -130,23 +131,24 @@ def evaluate(name: str, field: Field, onset: Tensor, apex: Tensor, mask: Tensor 
 def measure(settings: Settings, limit: int | None = None, providers: Sequence[str] | None = None,
             progress: bool = True, finetune_steps: int = 0) -> list[MotionRow]:
     """Every (chosen) displacement provider against the true motion of ``settings``' dataset, which
-    must know it (``synthetic``); the first ``limit`` samples, or all. ``finetune_steps``: also the
+    must know it (``synthetic``, ``photo_motion``: ``knows_motion``); the first ``limit`` samples, or all. ``finetune_steps``: also the
     DGM from its weights after that many self-supervised steps at its ``finetune_lr``.
 
     Raises:
         ConfigError: the dataset does not know its motion, or a provider name is unknown.
     """
     from mezoo import plugins
-    from mezoo.data.synthetic import SyntheticDataset, true_motion
+    from mezoo.data.synthetic import true_motion
     from mezoo.errors import ConfigError
     from mezoo.data.faces import FaceReader
     from mezoo.engine.frames import read_frames, read_pairs
     from mezoo.data.registry import make_dataset
 
-    dataset = make_dataset(settings.dataset)
-    if not isinstance(dataset, SyntheticDataset):
+    if not getattr(plugins.get("dataset", settings.dataset.name), "knows_motion", False):
         raise ConfigError(f"dataset {settings.dataset.name!r} does not know its true motion; measure on "
-                          f"--dataset synthetic (its settings: --set dataset.synthetic.<option>=...)")
+                          f"--dataset photo_motion (real faces) or --dataset synthetic (their settings: "
+                          f"--set dataset.<name>.<option>=...)")
+    dataset = make_dataset(settings.dataset)
     names = list(providers) if providers else plugins.names("displacement")
     unknown = [n for n in names if n not in plugins.names("displacement")]
     if unknown:

@@ -88,4 +88,6 @@ def test_command_measures_the_dgm_from_scratch_as_shipped_and_fine_tuned(tmp_pat
     notes = [(r["name"], r["note"]) for r in json.loads(out.read_text())[2:]]
     assert notes == [("dgm (from scratch)", "after 1 warm-up steps"),
                      ("dgm (weights: synthetic)", "as shipped, no warm-up"),
-                     ("dgm (weights: synthetic)", "after 1 fine-tuning steps at 0.0002")]
+                     ("dgm (weights: synthetic)", "after 1 fine-tuning steps at 0.0002"),
+                     ("dgm (weights: faces)", "as shipped, no warm-up"),
+                     ("dgm (weights: faces)", "after 1 fine-tuning steps at 0.0002")]

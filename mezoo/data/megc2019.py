@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mezoo.data.casme2 import CASME2
-from mezoo.data.native import DatasetWarning, NativeDataset, find_subfolder
+from mezoo.data.native import REAL_FACE_DEFAULTS, DatasetWarning, NativeDataset, find_subfolder
 from mezoo.data.samm import SAMM
 from mezoo.data.sample import Dataset, Sample
 from mezoo.data.smic import SMIC
@@ -61,6 +61,7 @@ class MEGC2019(Dataset):
     """The composite: each part's loader in its 3-class setting, samples keeping their part."""
 
     classes: ClassVar[tuple[str, ...]] = ("negative", "positive", "surprise")
+    config_defaults: ClassVar[dict[str, Any]] = REAL_FACE_DEFAULTS
     #: its parts, whose options live under ``dataset.megc2019.<part>`` (not ``dataset.<part>``)
     composite_of: ClassVar[tuple[str, ...]] = ("casme2", "samm", "smic")
 

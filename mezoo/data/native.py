@@ -176,6 +176,16 @@ def find_subfolder(root: Path, names: Iterable[str], dataset: str, what: str) ->
     raise DataError(f"{dataset}: no {what} folder in {root} (looked for {', '.join(names)}); it holds: {have}")
 
 
+#: What every real dataset changes in the defaults: the DGM starts from the ``faces`` weights
+#: (pre-trained by ``scripts/pretrain_dgm.py`` on real faces that installed packages ship, moved by
+#: known motion: the ``photo_motion`` dataset) in their architecture, and, with ``finetune_lr`` 0,
+#: is computed once per clip and cached like an optical flow. ``--set displacement.dgm.weights=null``
+#: trains it from scratch as the paper does (add ``width=16``, ``scale=1.0`` for the paper's size).
+REAL_FACE_DEFAULTS: dict[str, Any] = {
+    "displacement": {"dgm": {"weights": "faces", "width": 8, "levels": 3, "scale": 0.5}},
+}
+
+
 class NativeDataset(Dataset):
     """Base class of loaders for datasets on disk in their authors' layout.
 
@@ -191,6 +201,7 @@ class NativeDataset(Dataset):
     """
 
     name: ClassVar[str] = ""
+    config_defaults: ClassVar[dict[str, Any]] = REAL_FACE_DEFAULTS
     class_maps: ClassVar[dict[str, dict[str, str]]] = {}
     default_classes: ClassVar[str] = ""
 

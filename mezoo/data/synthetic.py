@@ -89,7 +89,9 @@ def _main_actions(label: str, rng: np.random.Generator) -> list[tuple[str, float
 
 
 @dataclass(frozen=True)
-class _Face:
+class NeutralFace:
+    """A neutral face a clip moves: drawn (this module) or a real photo's (:mod:`mezoo.data.photo_motion`)."""
+
     image: np.ndarray  # (H, W, 3) uint8
     landmarks: np.ndarray  # (68, 2) float64
     strength: float  # the subject's own expression strength
@@ -101,7 +103,7 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float
 
 
 @lru_cache(maxsize=64)
-def _draw_face(seed: int, subject: int, size: int, span: float = SPAN) -> _Face:
+def _draw_face(seed: int, subject: int, size: int, span: float = SPAN) -> NeutralFace:
     """Draw subject ``subject``'s neutral face at ``size`` x ``size``, ``span`` face heights across
     (at :data:`~mezoo.face.template.SPAN`, framed as the face pipeline frames a face; wider,
     centred, with forehead and chin around it, as a camera would film it)."""
@@ -178,7 +180,7 @@ def _draw_face(seed: int, subject: int, size: int, span: float = SPAN) -> _Face:
     texture = _smooth_noise(rng, (size, size), 1.0, 6.0) + _smooth_noise(rng, (size, size), 5.0, 7.0)
     image = image + texture[..., None] * (0.4 + 0.6 * mask)
     image = np.clip(image, 0, 255).astype(np.uint8)
-    return _Face(image=image, landmarks=lm, strength=float(rng.uniform(0.7, 1.3)))
+    return NeutralFace(image=image, landmarks=lm, strength=float(rng.uniform(0.7, 1.3)))
 
 
 def _action_points(name: str, lm: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -207,9 +209,11 @@ class SyntheticClip:
     """One synthetic clip; renders frames on demand (a :class:`~mezoo.data.sample.FrameSource`)."""
 
     def __init__(self, seed: int, subject: int, clip: int, label: str, num_frames: int, size: int,
-                 amplitude: tuple[float, float], distractors: bool, span: float = SPAN):
+                 amplitude: tuple[float, float], distractors: bool, span: float = SPAN,
+                 face: NeutralFace | None = None):
+        """``face``: the neutral face to move (``size`` x ``size``); default subject ``subject``'s drawn one."""
         rng = np.random.default_rng([seed, subject, 2, clip])
-        self.face = _draw_face(seed, subject, size, span)
+        self.face = _draw_face(seed, subject, size, span) if face is None else face
         self.size = size
         self.num_frames = num_frames
         self.apex = int(rng.integers(num_frames // 3, 2 * num_frames // 3 + 1))
@@ -343,6 +347,8 @@ class SyntheticDataset(Dataset):
     """
 
     classes: ClassVar[tuple[str, ...]] = CLASSES
+    #: the true motion of every sample is known (:func:`true_motion`)
+    knows_motion: ClassVar[bool] = True
     # Scaled down from the defaults so the embedded LOSO finishes in minutes on 2 CPU cores:
     # fewer epochs, and a lighter DGM (half resolution, 8 base channels, 16 pairs a step) that
     # starts from the weights pre-trained on synthetic clips of other seeds (scripts/pretrain_dgm.py);
@@ -397,16 +403,16 @@ class SyntheticDataset(Dataset):
 
 def true_motion(sample: Sample, size: int | None = None, first: int | None = None,
                 second: int | None = None) -> np.ndarray:
-    """The true motion of a synthetic sample from ``first`` (default its onset) to ``second``
+    """The true motion of a ``synthetic`` (or ``photo_motion``) sample from ``first`` (default its onset) to ``second``
     (default its apex): ``(2, size, size)`` float32 pixels on the ``size`` canvas the face stage
     resizes the frames to (default the dataset's own size, where the two coincide).
 
     Raises:
-        ValueError: ``sample`` is not from the ``synthetic`` dataset (only it knows its motion).
+        ValueError: ``sample`` is not from a dataset that knows its motion (``synthetic``, ``photo_motion``).
     """
     clip = sample.source
     if not isinstance(clip, SyntheticClip):
-        raise ValueError(f"sample {sample.key}: only synthetic samples know their true motion")
+        raise ValueError(f"sample {sample.key}: only samples of synthetic and photo_motion know their true motion")
     flow = clip.motion(sample.onset if first is None else first, sample.apex if second is None else second)
     if size is not None and size != clip.size:
         flow = cv2.resize(flow.transpose(1, 2, 0), (size, size), interpolation=cv2.INTER_LINEAR)

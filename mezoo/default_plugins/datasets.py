@@ -7,6 +7,7 @@ from mezoo import hookimpl
 @hookimpl
 def register_datasets(register):
     register("mezoo.data.synthetic:SyntheticDataset", name="synthetic")
+    register("mezoo.data.photo_motion:PhotoMotionDataset", name="photo_motion")
     register("mezoo.data.casme2:CASME2", name="casme2")
     register("mezoo.data.samm:SAMM", name="samm")
     register("mezoo.data.smic:SMIC", name="smic")

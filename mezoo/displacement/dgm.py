@@ -25,7 +25,8 @@ from mezoo.displacement.warp import (
 #: The DGM pre-trained on synthetic clips that LOSO on the default ``synthetic`` dataset does not
 #: use (``scripts/pretrain_dgm.py``): ``weights: synthetic``. Its architecture: ``width`` 8,
 #: ``levels`` 3 (trained at ``scale`` 0.5).
-PRETRAINED = {"synthetic": Path(__file__).parent / "weights" / "dgm_synthetic.safetensors"}
+PRETRAINED = {"synthetic": Path(__file__).parent / "weights" / "dgm_synthetic.safetensors",
+              "faces": Path(__file__).parent / "weights" / "dgm_faces.safetensors"}
 
 
 def load_weights(dgm: nn.Module, weights: str | Path) -> str:
@@ -50,7 +51,7 @@ def load_weights(dgm: nn.Module, weights: str | Path) -> str:
     if wrong or set(state) - set(own):
         raise ConfigError(f"displacement.dgm.weights: {path} does not fit this DGM (e.g. {(wrong or sorted(state))[0]}); "
                           f"its width and levels must match the ones it was saved with"
-                          + (" (the synthetic DGM: width 8, levels 3)" if str(weights) in PRETRAINED else "")
+                          + (f" (the {weights} DGM: width 8, levels 3)" if str(weights) in PRETRAINED else "")
                           + ", or set displacement.dgm.weights=null to train from scratch")
     dgm.load_state_dict(state)
     return hashlib.sha256(content).hexdigest()[:16]

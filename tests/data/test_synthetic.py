@@ -105,5 +105,5 @@ def test_true_motion_only_for_synthetic_samples():
 
     other = Sample(dataset="casme2", subject="01", episode="EP01", onset=0, apex=1, offset=2, emotion="happiness",
                    label="positive", source=None)
-    with pytest.raises(ValueError, match="only synthetic samples know their true motion"):
+    with pytest.raises(ValueError, match="only samples of synthetic and photo_motion know their true motion"):
         true_motion(other)
