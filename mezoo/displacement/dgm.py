@@ -9,14 +9,15 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from kornia.color import rgb_to_grayscale
 from torch import Tensor, nn
 
 from mezoo.displacement.base import REFRESH_BATCHES, DisplacementProvider
 from mezoo.displacement.warp import (
+    luminance,
     normalization_loss,
     per_sample_normalize,
     reconstruction_loss,
+    robust_loss,
     scale_grad,
     smoothness_loss,
 )
@@ -25,6 +26,9 @@ from mezoo.displacement.warp import (
 #: The DGM pre-trained on synthetic clips that LOSO on the default ``synthetic`` dataset does not
 #: use (``scripts/pretrain_dgm.py``): ``weights: synthetic``. Its architecture: ``width`` 8,
 #: ``levels`` 3 (trained at ``scale`` 0.5).
+#: the self-supervised losses a DGM fine-tunes its weights with (``finetune_loss``)
+FINETUNE_LOSSES = ("robust", "l_dgm")
+
 PRETRAINED = {"synthetic": Path(__file__).parent / "weights" / "dgm_synthetic.safetensors",
               "faces": Path(__file__).parent / "weights" / "dgm_faces.safetensors"}
 
@@ -84,10 +88,6 @@ class _Block(nn.Sequential):
         return F.leaky_relu(out, act.negative_slope, inplace=True)
 
 
-def _luminance(frames: Tensor) -> Tensor:
-    return frames if frames.shape[1] == 1 else rgb_to_grayscale(frames)
-
-
 class DGM(DisplacementProvider):
     """A convolutional encoder-decoder that generates the onset -> apex displacement.
 
@@ -121,6 +121,12 @@ class DGM(DisplacementProvider):
     on the synthetic clips: 30 steps of ``L_DGM`` at the paper's 0.002 took the pre-trained DGM's
     face EPE from 0.105 to 0.213 px, at 2e-4 to 0.116.
 
+    ``finetune_loss``: the self-supervised loss of fine-tuning from weights: ``"robust"`` (default,
+    :func:`~mezoo.displacement.warp.robust_loss`: census photometric term, edge-aware smoothness,
+    validity; on real faces 30 steps at 2e-4 kept the ``faces`` DGM's face EPE at 0.157 -> 0.154
+    px where ``L_DGM`` raised it to 0.172) or ``"l_dgm"`` (the paper's, for the ablation). From
+    scratch the DGM trains with ``L_DGM``.
+
     ``scale`` < 1 runs the network on frames resized by that factor and upsamples its output
     (the displacement is in image-relative units, so it transfers); on a CPU, 0.5 makes it about
     four times cheaper. The losses are always computed at the input's resolution.
@@ -144,8 +150,15 @@ class DGM(DisplacementProvider):
                  pair_batch_size: int = 32, warmup_steps: int = 30, lambda_rec: float = 10.0,
                  lambda_nm: float = 1.0, lambda_sm: float = 0.2, lr: float = 0.002,
                  cls_grad_scale: float = 1e-6, symmetric: bool = True, weights: str | None = None,
-                 finetune_lr: float = 0.0):
+                 finetune_lr: float = 0.0, finetune_loss: str = "robust"):
         super().__init__()
+        if finetune_loss not in FINETUNE_LOSSES:
+            from mezoo.errors import ConfigError
+
+            raise ConfigError(f"displacement.dgm.finetune_loss is {finetune_loss!r}; it must be one of: "
+                              f"{', '.join(FINETUNE_LOSSES)}")
+        # from weights, the self-supervised loss: robust_loss, or the paper's L_DGM (ablation)
+        self.finetune_loss = finetune_loss if weights else "l_dgm"
         self.symmetric = symmetric
         self.weights = weights
         self.scale = scale
@@ -203,7 +216,7 @@ class DGM(DisplacementProvider):
         """The generated displacement in pixels, before normalisation (what ``L_DGM`` sees); 0
         outside ``mask`` (``(B, 1, H, W)``, 1 = valid)."""
         h, w = onset.shape[-2:]
-        first, second = _luminance(onset), _luminance(apex)
+        first, second = luminance(onset), luminance(apex)
         if self.symmetric:  # both orderings in one batch: g(a, b) and g(b, a)
             first, second = torch.cat([first, second]), torch.cat([second, first])
         x = torch.cat([first, second], dim=1)
@@ -274,12 +287,19 @@ class DGM(DisplacementProvider):
         return (rec * reconstruction_loss(onset, apex, displacement, mask) + nm * normalization_loss(unit, mask)
                 + sm * smoothness_loss(unit, mask))
 
+    def self_loss(self, onset: Tensor, apex: Tensor, displacement: Tensor, mask: Tensor | None = None) -> Tensor:
+        """The self-supervised loss this DGM trains with: ``L_DGM`` from scratch (the paper), and
+        from weights the ``finetune_loss`` (default :func:`~mezoo.displacement.warp.robust_loss`)."""
+        if self.finetune_loss == "robust":
+            return robust_loss(onset, apex, displacement, mask)
+        return self.dgm_loss(onset, apex, displacement, mask)
+
     def training_forward(self, onset: Tensor, apex: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         d = self.displacement(onset, apex, mask)
-        return self.present(scale_grad(d, self.cls_grad_scale), mask), self.dgm_loss(onset, apex, d, mask)
+        return self.present(scale_grad(d, self.cls_grad_scale), mask), self.self_loss(onset, apex, d, mask)
 
     def pair_loss(self, first: Tensor, second: Tensor, mask: Tensor | None = None) -> Tensor:
-        return self.dgm_loss(first, second, self.displacement(first, second, mask), mask)
+        return self.self_loss(first, second, self.displacement(first, second, mask), mask)
 
 
 def fit_self_supervised(dgm: DGM, first: Tensor, second: Tensor, steps: int, batch_size: int = 16,

@@ -1,11 +1,19 @@
-"""Warping images by a displacement field, and the DGM losses (paper eq. 1-4)."""
+"""Warping images by a displacement field, the DGM losses (paper eq. 1-4), and a self-supervised
+loss robust to lighting for fine-tuning a pre-trained DGM (:func:`robust_loss`)."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+from kornia.color import rgb_to_grayscale
 from kornia.geometry.transform import remap
 from kornia.geometry import create_meshgrid
 from torch import Tensor, nn
+
+
+def luminance(frames: Tensor) -> Tensor:
+    """``(B, 1, H, W)``: the frames' luminance (kornia's weights), or the frames if they are grey."""
+    return frames if frames.shape[1] == 1 else rgb_to_grayscale(frames)
 
 
 def warp_by_displacement(image: Tensor, displacement: Tensor) -> Tensor:
@@ -126,3 +134,59 @@ class GradScale(torch.autograd.Function):
 def scale_grad(x: Tensor, scale: float) -> Tensor:
     """``x`` unchanged, with the gradient that flows back through it multiplied by ``scale``."""
     return GradScale.apply(x, scale)
+
+
+#: Census window radius (a 7 x 7 window) and the soft sign's scale, in grey levels of 0-255.
+CENSUS_RADIUS = 3
+CENSUS_SOFTNESS = 0.81
+#: Edge-aware smoothness: weight of the term, and how fast image edges release the flow.
+EDGE_SMOOTHNESS = 0.05
+EDGE_FALLOFF = 10.0
+
+
+def census(grey: Tensor, radius: int = CENSUS_RADIUS) -> Tensor:
+    """The soft ternary census transform of ``grey`` ``(B, 1, H, W)`` in ``[0, 1]``: for each
+    of the ``(2r + 1)^2`` neighbours, ``d / sqrt(s + d^2)`` of its difference ``d`` to the centre
+    (in grey levels, ``s`` = :data:`CENSUS_SOFTNESS`): about the sign of the difference, so a gain
+    or an offset in brightness leaves it unchanged. Returns ``(B, (2r + 1)^2, H, W)``."""
+    b, _, h, w = grey.shape
+    k = 2 * radius + 1
+    neighbours = F.unfold(grey * 255.0, k, padding=radius).view(b, k * k, h, w)
+    diff = neighbours - grey * 255.0
+    return diff / torch.sqrt(CENSUS_SOFTNESS + diff**2)
+
+
+def robust_loss(onset: Tensor, apex: Tensor, displacement: Tensor, mask: Tensor | None = None) -> Tensor:
+    """A self-supervised loss for fine-tuning a pre-trained DGM on a dataset's own frame pairs,
+    robust where ``L_DGM`` is not (fine-tuning with ``L_DGM`` made an accurate DGM worse):
+
+    - **photometric, robust to lighting**: the distance between the census transforms
+      (:func:`census`) of the warped onset and the apex, ``sum (c1 - c2)^2 / (0.1 + (c1 - c2)^2)``
+      over the window, through the generalised Charbonnier penalty ``(x + 0.01)^0.4``; a change of
+      gain or offset (flicker, a lighting change) does not count as a difference;
+    - **edge-aware smoothness**: the flow's first differences (pixels) weighted by
+      ``exp(-10 |image difference|)``, so the field may change at an image edge but not in flat
+      skin (weight :data:`EDGE_SMOOTHNESS`);
+    - **validity**: only pixels valid in the apex (``mask``) whose warped onset sample came from
+      inside the image and from valid pixels count, and the census window's border is left out.
+
+    No magnitude penalty (``L_nm`` pulls every field towards no motion).
+    """
+    first, second = luminance(onset), luminance(apex)
+    ones = torch.ones_like(first) if mask is None else mask
+    valid = ones * (warp_by_displacement(ones, displacement) > 0.999).to(first.dtype)
+    inside = torch.zeros_like(valid)
+    r = CENSUS_RADIUS
+    inside[..., r:-r, r:-r] = 1.0
+    valid = valid * inside
+    warped = warp_by_displacement(first, displacement)
+    diff = (census(warped) - census(second)) ** 2
+    distance = (diff / (0.1 + diff)).sum(1, keepdim=True)
+    photometric = masked_mean((distance + 0.01) ** 0.4, valid)
+    dx = (displacement[..., :, 1:] - displacement[..., :, :-1]).abs()
+    dy = (displacement[..., 1:, :] - displacement[..., :-1, :]).abs()
+    wx = torch.exp(-EDGE_FALLOFF * (second[..., :, 1:] - second[..., :, :-1]).abs())
+    wy = torch.exp(-EDGE_FALLOFF * (second[..., 1:, :] - second[..., :-1, :]).abs())
+    smooth = (masked_mean(dx * wx, valid[..., :, 1:] * valid[..., :, :-1])
+              + masked_mean(dy * wy, valid[..., 1:, :] * valid[..., :-1, :]))
+    return photometric + EDGE_SMOOTHNESS * smooth
