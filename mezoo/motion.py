@@ -176,7 +176,7 @@ def measure(settings: Settings, limit: int | None = None, providers: Sequence[st
     for name in names:
         options = dict(settings.displacement.options.get(name) or {})
         provider = plugins.make("displacement", name, **options)
-        if not provider.vector_field:
+        if not provider.vector_field or provider.out_channels(3) != 2:  # (a flow with more channels: optical_strain)
             continue
         if not (provider.trainable or name == "dgm"):
             rows.append(evaluate(name, provider, onset, apex, mask, truths, wheres,

@@ -10,3 +10,4 @@ def register_displacements(register):
     register("mezoo.displacement.tvl1:TVL1", name="tvl1")
     register("mezoo.displacement.of_norm:OFNorm", name="of_norm")
     register("mezoo.displacement.dynamic_image:DynamicImage", name="dynamic_image")
+    register("mezoo.displacement.strain:OpticalStrain", name="optical_strain")
