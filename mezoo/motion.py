@@ -131,8 +131,9 @@ def evaluate(name: str, field: Field, onset: Tensor, apex: Tensor, mask: Tensor 
 def measure(settings: Settings, limit: int | None = None, providers: Sequence[str] | None = None,
             progress: bool = True, finetune_steps: int = 0) -> list[MotionRow]:
     """Every (chosen) displacement provider against the true motion of ``settings``' dataset, which
-    must know it (``synthetic``, ``photo_motion``: ``knows_motion``); the first ``limit`` samples, or all. ``finetune_steps``: also the
-    DGM from its weights after that many self-supervised steps at its ``finetune_lr``.
+    must know it (``knows_motion``: ``synthetic``, ``photo_motion``); the first ``limit`` samples,
+    or all. ``finetune_steps``: also the DGM from its weights after that many self-supervised steps
+    at its ``finetune_lr``.
 
     Raises:
         ConfigError: the dataset does not know its motion, or a provider name is unknown.

@@ -54,14 +54,11 @@ PEOPLE_CHOICES = ("all", "train", "held_out")
 
 @dataclass(frozen=True)
 class Person:
-    """One person's calibrated faces: ``faces`` (one per image of them), the image names and their
-    sources and licences."""
+    """One person's calibrated faces, one per image of them (their sources and licences:
+    :data:`~mezoo.face.photos.MORE_IMAGES` and :func:`~mezoo.face.photos.package_photos`)."""
 
     name: str
     faces: tuple[NeutralFace, ...]
-    images: tuple[str, ...]
-    sources: tuple[str, ...]
-    licences: tuple[str, ...]
 
 
 @lru_cache(maxsize=4)
@@ -78,7 +75,7 @@ def people(size: int = 224) -> tuple[Person, ...]:
     from mezoo.face.photos import SAME_PERSON, package_images
 
     detector = LandmarkDetector(upsample=1, fallback=False, detect_size=None)
-    found: dict[str, list[tuple[NeutralFace, str, str, str]]] = {}
+    found: dict[str, list[NeutralFace]] = {}
     for photo in package_images():
         image = np.ascontiguousarray(photo.image)
         boxes = sorted((b for b in detector.boxes(image) if b[2] - b[0] >= MIN_FACE), key=lambda b: b[0])
@@ -89,10 +86,8 @@ def people(size: int = 224) -> tuple[Person, ...]:
             canvas = warp(image, face.matrix, size, replicate=True)
             name = photo.name if len(boxes) == 1 else f"{photo.name}_{k + 1}"
             name = SAME_PERSON.get(name, name)
-            found.setdefault(name, []).append((NeutralFace(canvas, face.landmarks.astype(np.float64), 1.0),
-                                               photo.name, photo.source, photo.licence))
-    return tuple(Person(name, tuple(f for f, *_ in got), tuple(g[1] for g in got), tuple(g[2] for g in got),
-                        tuple(g[3] for g in got)) for name, got in found.items())
+            found.setdefault(name, []).append(NeutralFace(canvas, face.landmarks.astype(np.float64), 1.0))
+    return tuple(Person(name, tuple(faces)) for name, faces in found.items())
 
 
 class PhotoClip(SyntheticClip):

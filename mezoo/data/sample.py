@@ -110,6 +110,9 @@ class Dataset(ABC):
 
     classes: ClassVar[tuple[str, ...]] = ()
     config_defaults: ClassVar[dict[str, Any]] = {}
+    #: its samples know their true motion (a :class:`~mezoo.data.synthetic.SyntheticClip` source),
+    #: so ``mezoo motion-accuracy`` can measure on it
+    knows_motion: ClassVar[bool] = False
 
     def __init__(self, root: str | Path | None = None):
         self.root = None if root is None else Path(root)

@@ -49,8 +49,8 @@ class OpticalStrain(DisplacementProvider):
             (horizontal, vertical, strain: STSTNet's three streams); ``False``: the strain alone,
             1 channel.
 
-    Deterministic: computed once per sample and cached, its cache key covering the flow provider's
-    name and options. With the flow, augmentation mirrors and rotates channels 0-1 as a vector
+    Deterministic: computed once per sample and cached (the cache key covers this provider's options,
+    the flow provider's name and options among them, and the flow's code version). With the flow, augmentation mirrors and rotates channels 0-1 as a vector
     field and only warps the strain (a magnitude of a dimensionless tensor: unchanged by mirroring,
     rotation and scale); ``mezoo motion-accuracy`` leaves it out (its flow is the flow provider's).
     """
@@ -69,8 +69,8 @@ class OpticalStrain(DisplacementProvider):
                               f"pixels; give farneback or tvl1 (or a plugin's such provider)")
         self.with_flow = bool(with_flow)
         self.vector_field = self.in_pixels = self.with_flow  # channels 0-1 are the flow, in pixels
-        options = ",".join(f"{k}={v}" for k, v in sorted((flow_options or {}).items()))
-        self.cache_version = f"1:{flow}:{self.flow.cache_version}:{options}:{int(self.with_flow)}"
+        # (the cache key has this provider's options, the flow's among them; the flow's code version:)
+        self.cache_version = f"1:{self.flow.cache_version}"
 
     def out_channels(self, frame_channels: int) -> int:
         return 3 if self.with_flow else 1

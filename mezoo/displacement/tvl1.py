@@ -75,9 +75,6 @@ class TVL1(DisplacementProvider):
         ConfigError: an option out of range, or cv2 without the contrib ``optflow`` module.
     """
 
-    trainable = False
-    cache_version = "1"
-
     def __init__(self, tau: float = 0.25, lambda_: float = 0.15, theta: float = 0.3, nscales: int = 3,
                  warps: int = 3, epsilon: float = 0.01, inner_iterations: int = 30, outer_iterations: int = 10,
                  scale_step: float = 0.5, gamma: float = 0.0, median_filtering: int = 5):

@@ -64,11 +64,17 @@ def normalization_loss(displacement: Tensor, mask: Tensor | None = None) -> Tens
     return masked_mean(displacement.abs(), mask)
 
 
-def smoothness_loss(displacement: Tensor, mask: Tensor | None = None) -> Tensor:
+def smoothness_loss(displacement: Tensor, mask: Tensor | None = None, edges: Tensor | None = None,
+                    falloff: float = 10.0) -> Tensor:
     """L_sm (eq. 3): mean |dD/dx| over h x (w - 1) neighbours plus mean |dD/dy| over (h - 1) x w,
-    counting only neighbours that are both valid (``mask`` ``(B, 1, H, W)``, 1 = valid)."""
+    counting only neighbours that are both valid (``mask`` ``(B, 1, H, W)``, 1 = valid). With
+    ``edges`` (an image ``(B, 1, H, W)``), edge-aware: each difference weighted by
+    ``exp(-falloff |the image's difference|)``, so the field may change at an image edge."""
     dx = (displacement[..., :, 1:] - displacement[..., :, :-1]).abs()
     dy = (displacement[..., 1:, :] - displacement[..., :-1, :]).abs()
+    if edges is not None:
+        dx = dx * torch.exp(-falloff * (edges[..., :, 1:] - edges[..., :, :-1]).abs())
+        dy = dy * torch.exp(-falloff * (edges[..., 1:, :] - edges[..., :-1, :]).abs())
     if mask is None:
         return dx.mean() + dy.mean()
     return masked_mean(dx, mask[..., :, 1:] * mask[..., :, :-1]) + masked_mean(dy, mask[..., 1:, :] * mask[..., :-1, :])
@@ -173,20 +179,22 @@ def robust_loss(onset: Tensor, apex: Tensor, displacement: Tensor, mask: Tensor 
     No magnitude penalty (``L_nm`` pulls every field towards no motion).
     """
     first, second = luminance(onset), luminance(apex)
-    ones = torch.ones_like(first) if mask is None else mask
-    valid = ones * (warp_by_displacement(ones, displacement) > 0.999).to(first.dtype)
-    inside = torch.zeros_like(valid)
+    valid = sampled_inside(displacement)
+    if mask is not None:
+        valid = valid * mask * (warp_by_displacement(mask, displacement) > 0.999).to(mask.dtype)
     r = CENSUS_RADIUS
-    inside[..., r:-r, r:-r] = 1.0
-    valid = valid * inside
-    warped = warp_by_displacement(first, displacement)
-    diff = (census(warped) - census(second)) ** 2
+    valid = valid * F.pad(torch.ones_like(valid[..., r:-r, r:-r]), (r, r, r, r))
+    diff = (census(warp_by_displacement(first, displacement)) - census(second)) ** 2
     distance = (diff / (0.1 + diff)).sum(1, keepdim=True)
     photometric = masked_mean((distance + 0.01) ** 0.4, valid)
-    dx = (displacement[..., :, 1:] - displacement[..., :, :-1]).abs()
-    dy = (displacement[..., 1:, :] - displacement[..., :-1, :]).abs()
-    wx = torch.exp(-EDGE_FALLOFF * (second[..., :, 1:] - second[..., :, :-1]).abs())
-    wy = torch.exp(-EDGE_FALLOFF * (second[..., 1:, :] - second[..., :-1, :]).abs())
-    smooth = (masked_mean(dx * wx, valid[..., :, 1:] * valid[..., :, :-1])
-              + masked_mean(dy * wy, valid[..., 1:, :] * valid[..., :-1, :]))
-    return photometric + EDGE_SMOOTHNESS * smooth
+    return photometric + EDGE_SMOOTHNESS * smoothness_loss(displacement, valid, edges=second, falloff=EDGE_FALLOFF)
+
+
+def sampled_inside(displacement: Tensor) -> Tensor:
+    """``(B, 1, H, W)``: 1 where :func:`warp_by_displacement` samples inside the image (``(x, y) -
+    D(x, y)`` within its pixels), 0 where it would read the replicated border."""
+    _, _, h, w = displacement.shape
+    grid = create_meshgrid(h, w, normalized_coordinates=False, device=displacement.device, dtype=displacement.dtype)
+    source = grid.permute(0, 3, 1, 2) - displacement
+    inside = (source[:, :1] >= 0) & (source[:, :1] <= w - 1) & (source[:, 1:] >= 0) & (source[:, 1:] <= h - 1)
+    return inside.to(displacement.dtype)
