@@ -12,7 +12,7 @@ import click
 from mezoo import __version__, plugins
 from mezoo.errors import MezooError, MezooWarning
 from mezoo.face.release_crops import RELEASE_SHAPES
-from mezoo.layout import DEFAULT_ABLATION_DIR, DEFAULT_MODEL_DIR, DEFAULT_RUN_DIR
+from mezoo.layout import DEFAULT_ABLATION_DIR, DEFAULT_MODEL_DIR, DEFAULT_RUN_DIR, DEFAULT_ZOO_DIR
 
 if TYPE_CHECKING:
     from mezoo.settings import Settings
@@ -111,23 +111,28 @@ _seeds_option = click.option(
 
 @cli.command()
 @_training_options(f"{DEFAULT_RUN_DIR}; the run directory")
+@click.option("--features", help="A classical baseline's feature extractor, e.g. lbp_top or bi_woof (with "
+                                 "--classifier; instead of the fusion head).")
+@click.option("--classifier", help="A classical baseline's classifier (default linear_svm).")
 @_executor_option
 @_seeds_option
 @_protocol_option
 @_select_option
 def run(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
         config_file: Path | None, sets: tuple[str, ...], device: str | None, out: Path | None,
-        quiet: bool, executor: str | None, seeds: str | None, protocol: str | None, selects: tuple[str, ...]) -> None:
+        quiet: bool, features: str | None, classifier: str | None, executor: str | None, seeds: str | None,
+        protocol: str | None, selects: tuple[str, ...]) -> None:
     """Leave-one-subject-out training and evaluation; prints a UF1/UAR table with 95 % intervals.
 
-    Running the same settings again resumes: folds already finished are not trained again.
+    Running the same settings again resumes: folds already finished are not trained again. With
+    --features, the model is a classical baseline: those features and a scikit-learn classifier.
     """
     from mezoo.loso.runner import run_loso
     from mezoo.loso.seeds import parse_seeds, run_seeds
 
     chosen = parse_seeds(seeds) if seeds is not None else None
     settings = _config(dataset, data_root, displacement, fusion, config_file, sets, device, executor=executor,
-                       protocol=protocol, selects=selects)
+                       protocol=protocol, selects=selects, features=features, classifier=classifier)
     if chosen is not None:
         result = run_seeds(settings, chosen, out, progress=not quiet)
     else:
@@ -309,19 +314,65 @@ def ablate(rows: str | None, dataset: str | None, data_root: Path | None, config
                        protocol=protocol, selects=selects)
     out = out or default_ablation_dir(settings)
 
-    def report(row: str, result: Any) -> None:
-        full = result.report["full"]
-        click.echo(f"{row}: UF1 {full['uf1']:.3f}, UAR {full['uar']:.3f} ({result.run_dir})")
-
-    results = run_ablation(settings, chosen, out, progress=not quiet, on_row=report, seeds=chosen_seeds)
+    results = run_ablation(settings, chosen, out, progress=not quiet, on_row=_echo_row, seeds=chosen_seeds)
     click.echo(ablation_table(results))
     click.echo(f"Ablation table: {out / 'ablation.md'}")
+
+
+@cli.command()
+@click.option("--models", help="Comma-separated zoo models, e.g. ststnet,lbp_top (default: every registered one; "
+                               "see --list).")
+@click.option("--list", "list_models", is_flag=True, help="List the registered models and exit.")
+@_data_options
+@_settings_options
+@_device_option
+@_out_option(f"{DEFAULT_ZOO_DIR}; the folder of the models' runs")
+@_quiet_option
+@_executor_option
+@_seeds_option
+@_protocol_option
+def zoo(models: str | None, list_models: bool, dataset: str | None, data_root: Path | None,
+        config_file: Path | None, sets: tuple[str, ...], device: str | None, out: Path | None, quiet: bool,
+        executor: str | None, seeds: str | None, protocol: str | None) -> None:
+    """Run every registered model of the zoo (FRL-DGT, STSTNet, Off-ApexNet, LBP-TOP, Bi-WOOF and
+    plugins' models) on one dataset under one protocol, and print a table like the FRL-DGT paper's
+    Table 1 with each model's published composite numbers beside this run's.
+
+    Each model is a LOSO run in OUT/<model> (with --seeds, one per seed); running again resumes
+    finished models and folds. The folds of every model go to one executor (--executor ray: one pool).
+    """
+    from mezoo.layout import default_zoo_dir
+    from mezoo.loso.seeds import parse_seeds
+    from mezoo.loso.zoo import run_zoo, zoo_table
+    from mezoo.zoo import models as registered, parse_models
+
+    if list_models:
+        click.echo("| model | title | paper | published UF1 / UAR |\n|---|---|---|---|")
+        for name, model in registered().items():
+            published = f"{model.published['uf1']:.3f} / {model.published['uar']:.3f}" if model.published else "-"
+            click.echo(f"| {name} | {model.title} | {model.paper or '-'} | {published} |")
+        return
+    chosen = parse_models(models)
+    chosen_seeds = parse_seeds(seeds) if seeds is not None else None
+    settings = _config(dataset, data_root, None, None, config_file, sets, device, executor=executor,
+                       protocol=protocol)
+    out = out or default_zoo_dir(settings)
+
+    results = run_zoo(settings, chosen, out, progress=not quiet, on_model=_echo_row, seeds=chosen_seeds)
+    click.echo(zoo_table(results))
+    click.echo(f"Zoo table: {out / 'zoo.md'}")
+
+
+def _echo_row(name: str, result: Any) -> None:
+    """One line as each row of a grid (an ablation row, a zoo model) finishes."""
+    full = result.report["full"]
+    click.echo(f"{name}: UF1 {full['uf1']:.3f}, UAR {full['uar']:.3f} ({result.run_dir})")
 
 
 def _config(dataset: str | None, data_root: Path | None, displacement: str | None, fusion: str | None,
             config_file: Path | None, sets: tuple[str, ...], device: str | None,
             components: bool = True, executor: str | None = None, protocol: str | None = None,
-            selects: tuple[str, ...] = ()) -> Settings:
+            selects: tuple[str, ...] = (), features: str | None = None, classifier: str | None = None) -> Settings:
     """The command's settings (:func:`mezoo.settings.load_settings`); every key, value and component
     name is checked here, before any work.
 
@@ -334,7 +385,8 @@ def _config(dataset: str | None, data_root: Path | None, displacement: str | Non
     from mezoo.settings import SelectSettings, load_settings
 
     overrides: dict[str, Any] = {}
-    for section, value in (("dataset", dataset), ("displacement", displacement), ("fusion", fusion)):
+    for section, value in (("dataset", dataset), ("displacement", displacement), ("fusion", fusion),
+                           ("features", features), ("classifier", classifier)):
         if value:
             overrides[section] = {"name": plugins.normalize_name(value)}
     if data_root is not None:

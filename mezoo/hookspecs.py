@@ -105,3 +105,37 @@ def register_executors(register):
     :class:`mezoo.engine.executors.Outcome` per task as each finishes. The built-ins are ``local``
     (in this process, the default) and ``ray`` (each fold a Ray task).
     """
+
+
+@hookspec
+def register_features(register):
+    """Register feature extractors: the first half of a classical model (``features.name``).
+
+    Call ``register(cls, name="...")`` for each. ``cls`` is a subclass of
+    :class:`mezoo.classical.FeatureExtractor`: constructed with the keyword options of its section
+    under ``features``, it maps one sample (the onset, apex and the chosen provider's displacement,
+    or the whole clip resampled to ``sequence.length`` frames, as its ``reads`` says) to a feature
+    vector. The built-ins are ``lbp_top`` and ``bi_woof``.
+    """
+
+
+@hookspec
+def register_classifiers(register):
+    """Register classifiers: the second half of a classical model (``classifier.name``).
+
+    Call ``register(cls, name="...")`` for each. ``cls`` is a subclass of
+    :class:`mezoo.classical.Classifier`: constructed with the keyword options of its section under
+    ``classifier``, its ``build(class_weight, seed)`` returns an unfitted scikit-learn estimator,
+    fitted on each fold's training samples' features. The built-in is ``linear_svm``.
+    """
+
+
+@hookspec
+def register_models(register):
+    """Register models of the zoo: named settings that ``mezoo zoo`` runs side by side.
+
+    Call ``register(model, name="...")`` for each. ``model`` is a :class:`mezoo.zoo.ZooModel`: its
+    title, the settings it changes (components and their options, as ``--set`` would), the paper
+    and its published composite numbers, and how those numbers were selected. The built-ins are
+    ``frl_dgt``, ``ststnet``, ``off_apexnet``, ``lbp_top`` and ``bi_woof``.
+    """

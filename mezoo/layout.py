@@ -19,11 +19,15 @@ CONFIG_FILE = "config.yaml"
 DEFAULT_RUN_DIR = "runs/<dataset>-<displacement>-<fusion>-<fingerprint>"
 DEFAULT_MODEL_DIR = "models/<dataset>-<displacement>-<fusion>-<fingerprint>"
 DEFAULT_ABLATION_DIR = "runs/ablate-<dataset>-<fingerprint>"
+DEFAULT_ZOO_DIR = "runs/zoo-<dataset>-<fingerprint>"
 
 
 def default_name(settings: Settings) -> str:
-    """``<dataset>-<displacement>-<fusion>-<fingerprint>``: what a run or a model is called by default."""
-    return f"{settings.dataset.name}-{settings.displacement.name}-{settings.fusion.name}-{settings.fingerprint}"
+    """``<dataset>-<displacement>-<fusion>-<fingerprint>``: what a run or a model is called by default
+    (a classical model's: ``<dataset>-<features>-<classifier>-<fingerprint>``)."""
+    parts = ((settings.features.name, settings.classifier.name) if settings.classical
+             else (settings.displacement.name, settings.fusion.name))
+    return f"{settings.dataset.name}-{parts[0]}-{parts[1]}-{settings.fingerprint}"
 
 
 def default_run_dir(settings: Settings) -> Path:
@@ -39,6 +43,11 @@ def default_model_dir(settings: Settings) -> Path:
 def default_ablation_dir(settings: Settings) -> Path:
     """:data:`DEFAULT_ABLATION_DIR` (the rows' runs lie in it, one folder each)."""
     return Path("runs") / f"ablate-{settings.dataset.name}-{settings.fingerprint}"
+
+
+def default_zoo_dir(settings: Settings) -> Path:
+    """:data:`DEFAULT_ZOO_DIR` (the models' runs lie in it, one folder each)."""
+    return Path("runs") / f"zoo-{settings.dataset.name}-{settings.fingerprint}"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ DEFAULT_PLUGINS = (
     "mezoo.default_plugins.datasets",
     "mezoo.default_plugins.augmentations",
     "mezoo.default_plugins.executors",
+    "mezoo.default_plugins.classical",
+    "mezoo.default_plugins.models",
 )
 
 #: component kind -> the collector hook that registers it
@@ -40,6 +42,9 @@ COMPONENT_HOOKS = {
     "apex_spotter": "register_apex_spotters",
     "interpolator": "register_interpolators",
     "executor": "register_executors",
+    "features": "register_features",
+    "classifier": "register_classifiers",
+    "model": "register_models",
 }
 
 pm = pluggy.PluginManager("mezoo")

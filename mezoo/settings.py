@@ -132,6 +132,9 @@ class TrainSettings:
     augmentations: tuple[str, ...] = _setting("registered augmentations to apply, e.g. [motion_magnification]")
 
 
+#: ``features.name`` of the deep model (no classical feature extractor)
+NO_FEATURES = "none"
+
 #: The evaluation protocols (README, "Evaluation protocol").
 PROTOCOLS = ("loso", "cross_dataset", "leave_one_database_out")
 
@@ -215,6 +218,9 @@ class Settings:
     dataset: DatasetSettings = _setting("the dataset")
     displacement: ComponentSettings = _setting("the displacement provider")
     fusion: ComponentSettings = _setting("the fusion head")
+    features: ComponentSettings = _setting("a classical baseline's feature extractor (lbp_top, bi_woof); none: "
+                                           "the displacement provider + fusion head model")
+    classifier: ComponentSettings = _setting("a classical baseline's classifier (linear_svm)")
     face: FaceSettings = _setting("face detection and calibration")
     regions: RegionSettings = _setting("AU regions")
     sequence: SequenceSettings = _setting("sequence heads")
@@ -234,13 +240,32 @@ class Settings:
         """A short stable hash of the settings that change results (everything but ``run``).
 
         The ``protocol`` section counts only when it is not the default (plain LOSO, nothing
-        selected), so LOSO runs made before protocols were settings keep their fingerprint and resume.
+        selected), and the ``features`` and ``classifier`` sections only for a classical model, so
+        runs made before those sections existed keep their fingerprint and resume.
         """
         relevant = {k: v for k, v in self.as_dict().items() if k != "run"}
         if relevant["protocol"] == _to_plain(_parse(ProtocolSettings, defaults()["protocol"], "protocol.")):
             del relevant["protocol"]
+        if not self.classical:  # (so do the classical sections: runs made before them keep their fingerprint)
+            del relevant["features"], relevant["classifier"]
         blob = json.dumps(relevant, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:10]
+
+    @property
+    def classical(self) -> bool:
+        """A classical baseline (``features.name`` is not ``none``): features and a scikit-learn
+        classifier instead of the displacement provider + fusion head model."""
+        return self.features.name != NO_FEATURES
+
+    @property
+    def title(self) -> str:
+        """The model in a few words: ``farneback + fu_b_attn``; a classical one's ``lbp_top + linear_svm``
+        (``bi_woof (farneback) + linear_svm`` when its features read a displacement provider's)."""
+        if not self.classical:
+            return f"{self.displacement.name} + {self.fusion.name}"
+        extractor = plugins.get("features", self.features.name)
+        reads = f" ({self.displacement.name})" if getattr(extractor, "reads", "pair") == "pair" else ""
+        return f"{self.features.name}{reads} + {self.classifier.name}"
 
     def dump(self) -> str:
         """The settings as YAML text, in the order of ``defaults.yaml``."""
@@ -309,7 +334,8 @@ def _chosen_name(config: Mapping[str, Any], kind: str) -> str:
 
 def _check_components(settings: Settings, components: bool) -> None:
     """Option sections only under registered names; the chosen components' options taken by them."""
-    sections = [("dataset", settings.dataset.options), ("augmentation", settings.augmentation)]
+    sections = [("dataset", settings.dataset.options), ("augmentation", settings.augmentation),
+                ("features", settings.features.options), ("classifier", settings.classifier.options)]
     if components:
         sections += [("displacement", settings.displacement.options), ("fusion", settings.fusion.options)]
     for kind, options in sections:
@@ -323,12 +349,31 @@ def _check_components(settings: Settings, components: bool) -> None:
         plugins.get("augmentation", name)
     if not components:
         return
+    if settings.classical:
+        _check_classical(settings)
     for kind in ("displacement", "fusion"):
         section: ComponentSettings = getattr(settings, kind)
         plugins.check_options(plugins.get(kind, section.name), f"{kind} {section.name!r}", section.chosen(),
                               given_by_caller=_BUILT_BY_MEZOO[kind])
     plugins.get("interpolator", settings.sequence.interpolator)
     plugins.get("executor", settings.run.executor)
+
+
+def _check_classical(settings: Settings) -> None:
+    """A classical model's extractor and classifier take their options; nothing asks it for what only a
+    trained network has."""
+    for kind in ("features", "classifier"):
+        section: ComponentSettings = getattr(settings, kind)
+        plugins.check_options(plugins.get(kind, section.name), f"{kind} {section.name!r}", section.chosen())
+    if settings.protocol.select.active:
+        raise ConfigError(f"protocol.select chooses train settings of a network inside each fold; the classical "
+                          f"model features {settings.features.name!r} + classifier {settings.classifier.name!r} has "
+                          f"none: drop --select (or choose a fusion head with features.name: none)")
+    augment, extra = settings.train.augment, settings.train.augmentations
+    if augment.active or extra:
+        raise ConfigError(f"train.augment and train.augmentations change a network's training batches; the "
+                          f"classical model features {settings.features.name!r} computes each sample's features "
+                          f"once: turn them off for it")
 
 
 #: arguments mezoo passes to a component itself (a user's option of that name is an error)
@@ -465,7 +510,9 @@ def reference() -> str:
                 continue
             value, key = getattr(obj, f.name), f"{prefix}{f.name}"
             if isinstance(value, ComponentSettings):
+                start = len(lines)
                 walk(value, f"{key}.")
+                lines[start] = lines[start].replace("the chosen component (", f"{f.metadata['doc']} (")
                 lines.append(f"| `{key}.<component>.<option>` | - | - | the options of a {f.name} component "
                              f"(its constructor's arguments), under its registered name |")
             elif isinstance(value, dict):

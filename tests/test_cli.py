@@ -54,7 +54,7 @@ def test_plugins_lists_builtins_with_all():
     result = CliRunner().invoke(cli, ["plugins", "--all", "--json"])
     assert result.exit_code == 0
     infos = {i["name"]: i for i in json.loads(result.output)}
-    assert infos["mezoo.default_plugins.fusions"]["components"]["fusion"] == ["fu_a_attn", "fu_b_attn", "ststnet", "vit_grid"]
+    assert infos["mezoo.default_plugins.fusions"]["components"]["fusion"] == ["fu_a_attn", "fu_b_attn", "off_apexnet", "ststnet", "vit_grid"]
     assert infos["mezoo.default_plugins.datasets"]["builtin"] is True
     text = CliRunner().invoke(cli, ["plugins", "--all"]).output
     assert "mezoo.default_plugins.displacements  (built-in)" in text

@@ -41,7 +41,7 @@ def test_the_check_catches_a_tensor_made_without_its_device():
 
 
 @pytest.mark.parametrize("displacement", sorted(plugins.names("displacement")))
-@pytest.mark.parametrize("fusion", ["fu_b_attn", "fu_a_attn", "vit_grid", "ststnet"])
+@pytest.mark.parametrize("fusion", ["fu_b_attn", "fu_a_attn", "vit_grid", "ststnet", "off_apexnet"])
 def test_model_forward_and_training_step_keep_to_the_inputs_device(displacement, fusion):
     settings = tiny_settings().changed({"displacement": {"name": displacement, **small(displacement)},
                                         "fusion": {"name": fusion}})

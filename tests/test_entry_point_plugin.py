@@ -25,7 +25,8 @@ def test_listed_with_distribution_and_version():
     infos = {i["name"]: i for i in json.loads(result.output)}
     assert infos["example"]["distribution"] == "mezoo-example"
     assert infos["example"]["version"] == importlib.metadata.version("mezoo-example")
-    assert infos["example"]["components"] == {"displacement": ["normal_flow"]}
+    assert infos["example"]["components"] == {"displacement": ["normal_flow"], "features": ["mdmo"],
+                                              "classifier": ["logistic"], "model": ["mdmo"]}
     text = CliRunner().invoke(cli, ["plugins"]).output
     assert f"example  (mezoo-example {importlib.metadata.version('mezoo-example')})" in text
 
@@ -48,3 +49,26 @@ def test_run_uses_it_by_name(tiny_config, tmp_path):
                                       "--out", str(tmp_path / "run"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "| normal_flow + fu_b_attn |" in result.output
+
+
+def test_mdmo_reads_the_main_direction():
+    import numpy as np
+
+    mdmo = plugins.make("features", "mdmo", blocks=2)
+    flow = np.zeros((2, 40, 40), np.float32)
+    flow[0, :, 20:] = 2.0  # the right half moves right by 2 px
+    flow[1, :20, :20] = -1.0  # the top-left block moves up by 1 px
+    features = mdmo.extract(np.zeros((2, 40, 40), np.float32), flow, None).reshape(2, 2, 2)
+    assert np.allclose(features[:, 1], [[2.0, 0.0], [2.0, 0.0]])  # (magnitude, angle) of the right blocks
+    assert np.allclose(features[0, 0], [1.0, -np.pi / 2]) and np.allclose(features[1, 0], [0.0, 0.0])
+
+
+def test_its_classical_model_runs_in_the_zoo(tiny_config, tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(tiny_config().dump())
+    result = CliRunner().invoke(cli, ["zoo", "--models", "mdmo", "--config", str(path), "--out", str(tmp_path / "z"),
+                                      "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "| MDMO + logistic (example plugin) | Liu et al., IEEE TAC 2016 (MDMO) |" in result.output
+    report = json.loads((tmp_path / "z" / "mdmo" / "report.json").read_text())
+    assert report["run"]["features"] == "mdmo" and report["run"]["classifier"] == "logistic"

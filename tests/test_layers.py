@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 #: the layers, lowest first: a module may import its own layer and those below it
 LAYERS = [
     ("base", ("mezoo.errors", "mezoo.hookspecs", "mezoo.files", "mezoo.config", "mezoo.devices", "mezoo.settings",
-              "mezoo.plugins", "mezoo.layout", "mezoo.default_plugins")),
+              "mezoo.plugins", "mezoo.layout", "mezoo.default_plugins", "mezoo.zoo")),
     ("face", ("mezoo.face",)),
     ("data", ("mezoo.data",)),
-    ("model", ("mezoo.model", "mezoo.displacement", "mezoo.fusion", "mezoo.augment")),
+    ("model", ("mezoo.model", "mezoo.displacement", "mezoo.fusion", "mezoo.augment", "mezoo.classical")),
     ("engine", ("mezoo.engine", "mezoo.figures")),
     ("protocol and use", ("mezoo.loso", "mezoo.inference", "mezoo.motion", "mezoo.bench")),
     ("commands", ("mezoo.cli",)),

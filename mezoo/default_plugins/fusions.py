@@ -9,3 +9,4 @@ def register_fusions(register):
     register("mezoo.fusion.transformer_fusion:FuAAttn", name="fu_a_attn")
     register("mezoo.fusion.vit_grid:ViTGrid", name="vit_grid")
     register("mezoo.fusion.ststnet:STSTNet", name="ststnet")
+    register("mezoo.fusion.off_apexnet:OffApexNet", name="off_apexnet")

@@ -53,7 +53,12 @@ def augmentations(settings: Settings) -> tuple[Augment, list[Augmentation]]:
 
 
 def choose_input_path(settings: Settings, model: FRLDGT) -> type[InputPath]:
-    """The input path of ``model`` trained as ``settings`` say (the module docstring lists them)."""
+    """The input path of ``model`` trained as ``settings`` say (the module docstring lists them; a
+    classical model's are in :mod:`mezoo.engine.features`)."""
+    if settings.classical:
+        from mezoo.engine.features import features_path
+
+        return features_path(settings)
     if model.fusion.sequence:
         return Resampled
     if model.displacement.trainable:

@@ -41,6 +41,12 @@ def train_model(settings: Settings, out: str | Path | None = None, progress: boo
         ConfigError, DataError: as :func:`mezoo.engine.setup.setup` says.
         TrainingError: the loss or the weights stopped being finite.
     """
+    if settings.classical:
+        from mezoo.errors import ConfigError
+
+        raise ConfigError(f"mezoo train makes a network for `mezoo predict`; the classical baseline features "
+                          f"{settings.features.name!r} + classifier {settings.classifier.name!r} is evaluated by "
+                          f"`mezoo run` and `mezoo zoo` only: set features.name: none to train a network")
     out = Path(out) if out is not None else default_model_dir(settings)
     if (out / MODEL_FILE).exists():
         raise StorageError(f"{out} already holds a model; pass another --out, or delete it to train again")

@@ -76,13 +76,7 @@ def parse_rows(text: str | None) -> list[str]:
 
 def ablation_table(results: Mapping[str, RunResult]) -> str:
     """Markdown in the layout of the paper's Table 2, with this run's numbers."""
-    parts: list[str] = []
-    for result in results.values():
-        for part in result.report["parts"]:
-            if part not in parts:
-                parts.append(part)
-    if len(parts) < 2:
-        parts = []
+    parts = table_parts(results)
     head = ["Method", "DGM", "AU Regions", "Full-face Fusion", "Global Fusion", "Local Fusion", "Fu-B-Attn",
             "Full UF1", "Full UAR", "Fold time (s)"]
     head += [f"{PART_TITLES.get(p, p)} {m}" for p in parts for m in ("UF1", "UAR")]
@@ -90,16 +84,27 @@ def ablation_table(results: Mapping[str, RunResult]) -> str:
     seconds = lambda r: r.report["run"].get("fold_seconds")  # noqa: E731 (older reports lack it)
     for row, result in results.items():
         full = result.report["full"]
-        cells = [row, *ROWS[row][1], _cell(full, "uf1"), _cell(full, "uar"),
+        cells = [row, *ROWS[row][1], score_cell(full, "uf1"), score_cell(full, "uar"),
                  "-" if seconds(result) is None else f"{seconds(result):.0f}"]
         for p in parts:
             s = result.report["parts"].get(p)
-            cells += [_cell(s, "uf1"), _cell(s, "uar")] if s else ["-", "-"]
+            cells += [score_cell(s, "uf1"), score_cell(s, "uar")] if s else ["-", "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _cell(scores: dict[str, Any], metric: str) -> str:
+def table_parts(results: Mapping[str, RunResult]) -> list[str]:
+    """The dataset parts of the runs' reports, in the order met, for per-part columns (none when
+    there is only one part: the full columns already say it)."""
+    parts: list[str] = []
+    for result in results.values():
+        for part in result.report["parts"]:
+            if part not in parts:
+                parts.append(part)
+    return parts if len(parts) >= 2 else []
+
+
+def score_cell(scores: dict[str, Any], metric: str) -> str:
     """A score, with its standard deviation over seeds when the row ran several, and its 95 %
     subject-bootstrap interval (pooled over the seeds) when the report has one."""
     sd = scores.get(f"{metric}_sd")
@@ -111,12 +116,31 @@ def _cell(scores: dict[str, Any], metric: str) -> str:
 def run_ablation(settings: Settings, rows: Sequence[str], out: str | Path, progress: bool = True,
                  on_row: Callable[[str, RunResult], None] | None = None,
                  executor: Executor | None = None, seeds: Sequence[int] | None = None) -> dict[str, RunResult]:
-    """Run each row as a LOSO run in ``out/<row>`` (resumable like any run), then write
-    ``out/ablation.md`` and ``out/ablation.json``.
+    """Run each row as a LOSO run in ``out/<row>`` (resumable like any run; :func:`run_grid`), then
+    write ``out/ablation.md`` and ``out/ablation.json``.
+
+    Raises:
+        FoldsFailed: some folds failed (every other fold, and every complete row's report, is saved).
+    """
+    out = Path(out)
+    results = run_grid({row: row_config(settings, row) for row in rows}, out, progress, on_row, executor, seeds)
+    table = ablation_table(results)
+    write_atomic(out / "ablation.md", f"# mezoo ablation on {settings.dataset.name} (paper Table 2)\n\n{table}")
+    write_atomic(out / "ablation.json", json.dumps(
+        {row: {"change": ROWS[row][0], "full": r.report["full"], "parts": r.report["parts"],
+               "run_dir": str(r.run_dir)} for row, r in results.items()}, indent=2))
+    return results
+
+
+def run_grid(configs: Mapping[str, Settings], out: str | Path, progress: bool = True,
+             on_row: Callable[[str, RunResult], None] | None = None,
+             executor: Executor | None = None, seeds: Sequence[int] | None = None) -> dict[str, RunResult]:
+    """Run each row's settings as a LOSO run in ``out/<row>`` (resumable like any run): the ablation's
+    rows and the zoo's models.
 
     Every row's frames are read and its shared inputs computed first (rows that read the same frames
-    share them), then the folds of all rows go to one executor (``run.executor`` unless ``executor``
-    is given): on Ray, one pool.
+    share them), then the folds of all rows go to one executor (the first row's ``run.executor``
+    unless ``executor`` is given): on Ray, one pool.
     ``on_row(row, result)`` is called as each row's last fold lands. With ``seeds``, each row runs
     once per seed in ``out/<row>/seed-<k>`` and its result is the report over its seeds
     (:mod:`mezoo.loso.seeds`).
@@ -125,7 +149,9 @@ def run_ablation(settings: Settings, rows: Sequence[str], out: str | Path, progr
         FoldsFailed: some folds failed (every other fold, and every complete row's report, is saved).
     """
     out = Path(out)
-    executor = executor or make_executor(settings)
+    if not configs:
+        return {}
+    executor = executor or make_executor(next(iter(configs.values())))
     frames: dict[str, Frames] = {}
     runs: dict[str, list[LosoRun]] = {}
     results: dict[str, RunResult] = {}
@@ -136,20 +162,13 @@ def run_ablation(settings: Settings, rows: Sequence[str], out: str | Path, progr
             return
         finished = [r.finish() for r in runs[row]]
         results[row] = (finished[0] if seeds is None
-                        else write_seeds_report(out / row, row_config(settings, row), seeds, finished, runs[row]))
+                        else write_seeds_report(out / row, configs[row], seeds, finished, runs[row]))
         if on_row is not None:
             on_row(row, results[row])
 
     with executor:
-        for row in rows:
-            config = row_config(settings, row)
+        for row, config in configs.items():
             runs[row] = ([start_run(config, out / row, progress, executor.in_process, frames)] if seeds is None
                          else seed_runs(config, seeds, out / row, progress, executor, frames))
         drive([r for row_runs in runs.values() for r in row_runs], executor, progress, on_complete=complete)
-    results = {row: results[row] for row in rows}
-    table = ablation_table(results)
-    write_atomic(out / "ablation.md", f"# mezoo ablation on {settings.dataset.name} (paper Table 2)\n\n{table}")
-    write_atomic(out / "ablation.json", json.dumps(
-        {row: {"change": ROWS[row][0], "full": r.report["full"], "parts": r.report["parts"],
-               "run_dir": str(r.run_dir)} for row, r in results.items()}, indent=2))
-    return results
+    return {row: results[row] for row in configs}

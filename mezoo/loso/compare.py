@@ -76,7 +76,9 @@ def read_run(path: str | Path) -> RunPredictions:
         raise StorageError(f"the predictions of run {path} do not match its report ({type(exc).__name__}: {exc}); "
                            f"run `mezoo run` on it again to rewrite them") from None
     run = report.get("run", {})
-    title = f"{run.get('displacement', '?')} + {run.get('fusion', '?')} ({path})"
+    model = (f"{run['features']} + {run.get('classifier', '?')}" if run.get("features")
+             else f"{run.get('displacement', '?')} + {run.get('fusion', '?')}")
+    title = f"{model} ({path})"
     return RunPredictions(path, title, run.get("protocol", "loso"), classes, [r["key"] for r in rows], subjects,
                           parts, y_true, y_pred)
 

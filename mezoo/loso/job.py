@@ -90,11 +90,14 @@ def run_fold(context: TrainingContext, fold: Fold, selection: Selection | None =
     afterwards, by the report. With ``run.checkpoints`` the trained weights come back as
     safetensors bytes. With ``protocol.select``, the fold is trained with ``selection`` (its inner
     cross-validation, run as :class:`InnerTask`\\ s beforehand), or, without one, the inner
-    cross-validation runs here first (:func:`select_inside`).
+    cross-validation runs here first (:func:`select_inside`). A classical model's fold fits its
+    classifier on the features instead (:func:`run_classical_fold`).
 
     Raises:
         TrainingError: the loss, the weights or the predictions stopped being finite.
     """
+    if getattr(context.inputs, "classical", False):
+        return run_classical_fold(context, fold)
     start = time.perf_counter()
     device = resolve_device(context.settings.run.device)
     if context.settings.protocol.select.active:
@@ -117,6 +120,23 @@ def run_fold(context: TrainingContext, fold: Fold, selection: Selection | None =
                       seconds=round(seconds, 2), fusion_weights=weights, checkpoint=checkpoint,
                       selected=selection.chosen if selection is not None else {},
                       inner=selection.inner if selection is not None else [])
+
+
+def run_classical_fold(context: TrainingContext, fold: Fold) -> FoldResult:
+    """A classical model's fold: fit the classifier on the training subjects' features, predict the
+    test subject's (:mod:`mezoo.engine.features`). The test subject's labels are not read here (the
+    report attaches them); no checkpoint is kept (a classical model is evaluated, not deployed)."""
+    from mezoo.classical.base import class_scores
+    from mezoo.engine.features import fit_classifier
+
+    start = time.perf_counter()
+    features = context.inputs.features  # type: ignore[attr-defined]
+    estimator = fit_classifier(context.settings, features[fold.train], context.data.labels[fold.train],
+                               fold.subject)
+    probs = class_scores(estimator, features[fold.test], context.num_classes)
+    predicted = np.asarray(estimator.predict(features[fold.test])).astype(int).tolist()
+    return FoldResult(subject=fold.subject, keys=[context.data.keys[i] for i in fold.test], y_pred=predicted,
+                      probs=probs.round(6).tolist(), train_loss=[], seconds=round(time.perf_counter() - start, 2))
 
 
 def inner_groups(context: TrainingContext, fold: Fold) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -170,6 +170,7 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
         "dataset": settings.dataset.name,
         "displacement": settings.displacement.name,
         "fusion": settings.fusion.name,
+        **({"features": settings.features.name, "classifier": settings.classifier.name} if settings.classical else {}),
         "folds": len(folds),
         "fingerprint": settings.fingerprint,
         "inputs": inputs,  # how folds met the samples: precomputed, jittered, augmented, live or sequence
@@ -185,7 +186,7 @@ def write_report(run_dir: Path, settings: Settings, classes: tuple[str, ...], da
                    f"subject groups, best pooled UF1 (first candidate on ties)",
             "folds": {name: {"chosen": r.selected, "inner": r.inner} for name, r in chosen.items()},
         }
-    title = f"{settings.displacement.name} + {settings.fusion.name}"
+    title = settings.title
     if settings.protocol.name != "loso":
         title += f", {settings.protocol.describe()}"
     report["folds"] = {f.subject: placement(results[f.subject]) for f in folds}

@@ -75,7 +75,7 @@ def write_seeds_report(run_dir: Path, settings: Settings, seeds: Sequence[int], 
     report = seeds_report(seeds, results, runs)
     report["run"] = {**results[0].report["run"], "seeds": list(seeds), "fingerprint": settings.fingerprint,
                      "fold_seconds": round(sum(r.report["run"].get("fold_seconds", 0) for r in results), 1)}
-    title = f"{settings.displacement.name} + {settings.fusion.name}"
+    title = settings.title
     text = seeds_markdown(report, title)
     write_atomic(RunLayout(run_dir).report, json.dumps(report, indent=2))
     write_atomic(run_dir / "report.md", f"# mezoo run: {title} on {settings.dataset.name}, {len(seeds)} seeds\n\n{text}")

@@ -2,6 +2,7 @@
 worker retried, a fold whose worker always dies reported while the others are kept, `mezoo ablate
 --executor ray`."""
 
+import json
 import os
 import signal
 import sys
@@ -162,3 +163,17 @@ def test_ray_spreads_the_inner_folds_of_model_selection(local_ray, one_thread, t
     assert executor.calls == [("inner_job", 12), ("fold_job", 3)]
     assert result.report["selection"] == local.report["selection"]
     assert _predictions(tmp_path / "ray") == _predictions(tmp_path / "local")
+
+
+def test_zoo_on_ray_predicts_as_in_this_process(local_ray, tiny_config, tmp_path):
+    """Classical and deep models of the zoo on one Ray pool: the same predictions as in this process."""
+    from mezoo.loso.zoo import run_zoo
+
+    settings = tiny_config(train={"epochs": 1})
+    here = run_zoo(settings, ["lbp_top", "off_apexnet"], tmp_path / "here", progress=False)
+    there = run_zoo(settings.changed({"run": {"executor": "ray"}}), ["lbp_top", "off_apexnet"], tmp_path / "ray",
+                    progress=False)
+    for model in ("lbp_top", "off_apexnet"):
+        assert _predictions(there[model].run_dir) == _predictions(here[model].run_dir)
+        nodes = {json.loads(t)["node"]["id"] for t in _folds(there[model].run_dir).values()}
+        assert nodes and None not in nodes
