@@ -1,6 +1,6 @@
 """How fast the commands that list and count start: a fresh ``mezoo`` process each round.
 
-Target (issue 17): ``mezoo --help``, ``mezoo plugins``, ``mezoo datasets list`` and ``mezoo datasets
+Target: ``mezoo --help``, ``mezoo plugins``, ``mezoo datasets list`` and ``mezoo datasets
 info`` (CASME II's spreadsheet, a generated tree) in under 1 s on 2 CPU cores. They import no model
 code (tests/test_cli_start.py checks that); this measures the whole process.
 """

@@ -2,7 +2,7 @@
 executor: in this process (`local`) and on a local Ray instance started and stopped by the run
 (`ray`, one fold task per CPU, one torch thread each), wall time from settings to report.
 
-Target (issue 16), on 2 CPU cores: `ray` at most 20 % over `local`. Each round trains into a fresh
+Target, on 2 CPU cores: `ray` at most 20 % over `local`. Each round trains into a fresh
 run directory; the face cache is filled by a first run outside the timing.
 
     pytest benchmarks/test_executors.py --benchmark-only --benchmark-columns=median,min,max,rounds

@@ -1,7 +1,7 @@
 """Fusion latency: the whole Transformer fusion (Fu-B-Attn vs Fu-A-Attn) and the fusion layer alone.
 
 Paper: 47.6 ms (Fu-B-Attn) vs 50.8 ms (Fu-A-Attn) "to run all fusions" on an RTX 3080 Ti.
-Target (issue 6): Fu-B / Fu-A <= 0.90 at batch 32 on CPU and on CUDA; ``mezoo bench`` prints it.
+Target: Fu-B / Fu-A <= 0.90 at batch 32 on CPU and on CUDA; ``mezoo bench`` prints it.
 """
 
 import pytest

@@ -1,6 +1,6 @@
 """The DGM forward, the full model forward (DGM + Fu-B-Attn) and end to end from image files.
 
-Targets (issue 6): full model at batch 32 <= 5 ms on an H100-class GPU; end to end <= 100 ms
+Targets: full model at batch 32 <= 5 ms on an H100-class GPU; end to end <= 100 ms
 median per onset/apex pair on 2 CPU cores, frames <= 640 px.
 """
 

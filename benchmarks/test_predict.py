@@ -1,7 +1,7 @@
 """A trained model on new material: two image files -> class, and a 640 x 480, 30 fps video.
 
-Targets (issue 15), on 2 CPU cores: ``predict_pair`` from two files <= 100 ms median; a video
-processed faster than real time (> 30 frames/s; the README states the figure). The weights do not
+Targets, on 2 CPU cores: ``predict_pair`` from two files <= 100 ms median; a video
+processed faster than real time (> 30 frames/s; docs/inference.md states the figure). The weights do not
 change the time, so the model is the default one (``mezoo train``'s settings: Farneback + Fu-B-Attn,
 224 px faces) and the DGM variant (the paper's model) untrained; the face pipeline is the real one
 (dlib, no cache).

@@ -97,7 +97,7 @@ def cli() -> None:
 _protocol_option = click.option(
     "--protocol", type=click.Choice(("loso", "leave_one_database_out", "cross_dataset")),
     help="Evaluation protocol (default loso; cross_dataset takes --set protocol.train=[PART] --set "
-         "protocol.test=[PART]); README, \"Evaluation protocol\".")
+         "protocol.test=[PART]); docs/training.md, \"Evaluation protocol\".")
 
 _select_option = click.option(
     "--select", "selects", multiple=True, metavar="KEY=V1,V2,...",
@@ -524,7 +524,7 @@ def prepare_command(dataset: str | None, data_root: Path | None, config_file: Pa
 @click.option("--data-root", type=click.Path(path_type=Path), help="Folder of the dataset on disk.")
 @click.option("--sample", "sample_key", metavar="KEY", help="Sample key dataset/subject/episode (default: the first).")
 @click.option("--crop", type=click.Choice(RELEASE_SHAPES),
-              help="Cut the photo first the way a release cuts its faces (README, \"Face pipeline\").")
+              help="Cut the photo first the way a release cuts its faces (docs/face-pipeline.md).")
 @click.option("--tilt", type=float, default=0.0, show_default=True,
               help="With --crop: turn the head by this many degrees before the cut.")
 @_settings_options

@@ -39,7 +39,7 @@ Rule = tuple[Callable[[Any], bool], str]
 
 
 def _setting(doc: str, rule: Rule | None = None, **kwargs: Any) -> Any:
-    """A dataclass field with its one-line documentation (the README reference) and range rule."""
+    """A dataclass field with its one-line documentation (the settings reference, docs/settings.md) and range rule."""
     return field(metadata={"doc": doc, "rule": rule}, **kwargs)
 
 
@@ -72,7 +72,7 @@ class DatasetSettings(ComponentSettings):
 
 @dataclass(frozen=True)
 class FaceSettings:
-    """``face``: detection, landmarks and calibration (README, "Face pipeline")."""
+    """``face``: detection, landmarks and calibration (docs/face-pipeline.md)."""
 
     size: int = _setting("calibrated face size in pixels (SPEC section 4)", (lambda v: v >= 64, "at least 64"))
     color: bool = _setting("onset/apex as RGB (3+3+2 = 8 channels) or grey (1+1+2 = 4)")
@@ -135,7 +135,7 @@ class TrainSettings:
 #: ``features.name`` of the deep model (no classical feature extractor)
 NO_FEATURES = "none"
 
-#: The evaluation protocols (README, "Evaluation protocol").
+#: The evaluation protocols (docs/training.md, "Evaluation protocol").
 PROTOCOLS = ("loso", "cross_dataset", "leave_one_database_out")
 
 
@@ -386,7 +386,7 @@ _BUILT_BY_MEZOO = {
 #: settings that mezoo no longer takes, and what replaced them
 _RETIRED = {
     "face.margin": "face.margin was replaced by face.span (the canvas side in face heights, its top edge at "
-                   "the brow top; README, \"Face pipeline\"): remove face.margin, or set face.span (a model or run "
+                   "the brow top; docs/face-pipeline.md): remove face.margin, or set face.span (a model or run "
                    "directory made with face.margin was calibrated with the old framing: train it again)",
 }
 

@@ -1,4 +1,4 @@
-"""Before/after figure of the face stage on a tight, tilted crop of a real face (README, Face pipeline).
+"""Before/after figure of the face stage on a tight, tilted crop of a real face (docs/face-pipeline.md).
 
 A CASME II ``Cropped/`` frame runs from the brow top to the chin at ~280 x 340 px, 0.82 of its
 height wide, the cheeks cut. This script cuts such crops from a real photo (scikit-image's astronaut, scaled 3x so that the face has CASME II's

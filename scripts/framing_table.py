@@ -1,4 +1,4 @@
-"""The framing measured on release-shaped crops of real photos (README, "Face pipeline").
+"""The framing measured on release-shaped crops of real photos (docs/face-pipeline.md).
 
 Every photo of :mod:`mezoo.face.photos` that is installed, cut as each shape of
 :mod:`mezoo.face.release_crops` with the head turned by each of -15, 0 and +15 degrees, goes

@@ -24,7 +24,7 @@ and nothing installed beforehand. It
    landmarks stand in for the fitter, which is CPU work and not what this checks);
 4. times the benchmark cases of :mod:`mezoo.bench` on the device (fp32 and bf16 autocast; the
    whole-fusion cases also under ``torch.compile``) and prints the table and the Fu-B / Fu-A
-   latency ratios, as the README's Benchmarks section lists them; ``end-to-end`` only with dlib.
+   latency ratios, as docs/benchmarks.md lists them; ``end-to-end`` only with dlib.
 
 Everything it prints also goes to ``--out`` (``gpu_check.json`` with the timings). On a machine
 without CUDA, ``run --device cpu`` runs the same steps on the CPU (what the tests do).

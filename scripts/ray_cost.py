@@ -1,5 +1,5 @@
 """What a LOSO run costs in this process, on a local Ray instance and on a Ray cluster of several
-nodes (the measured cost model of the README's "How it scales").
+nodes (the measured cost model of "How it scales" in docs/cluster.md).
 
     python scripts/ray_cost.py [--modes in_process,local,cluster] [--cpus 2] [--config FILE] [--set KEY=VALUE ...]
 

@@ -1,4 +1,4 @@
-"""How well mezoo spots micro-expressions on generated material (the numbers in the README).
+"""How well mezoo spots micro-expressions on generated material (the numbers in docs/inference.md).
 
 1. Apex spotters on clips: each registered spotter on the 96 clips of ``synthetic`` with seed 1
    (people the default dataset, seed 0, never had): mean error in frames and the share exact.

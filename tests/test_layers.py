@@ -1,4 +1,4 @@
-"""Arrows point down: no module imports one of a higher layer (the layers of README "Code layout"),
+"""Arrows point down: no module imports one of a higher layer (the layers of "Code layout" in docs/plugins.md),
 and the packages a user or a plugin imports to predict or to run folds stay free of the LOSO
 protocol and scikit-learn."""
 

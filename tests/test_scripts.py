@@ -100,7 +100,7 @@ def _ray_cost():
 
 
 def test_ray_cost_times_each_mode_on_the_same_folds(tiny_config, tmp_path, capsys):
-    """The README's cost model comes from this script: a row per mode, each with the run's folds,
+    """The cost model in docs/cluster.md comes from this script: a row per mode, each with the run's folds,
     the waves the model predicts and the start / prepare / folds pieces adding up to the total."""
     pytest.importorskip("ray")
     config = tmp_path / "tiny.yaml"

@@ -10,7 +10,7 @@ from mezoo.config import defaults
 from mezoo.errors import ConfigError, UnknownComponentError
 from mezoo.settings import Settings, load_settings, reference
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 
 
 def test_layers_packaged_component_dataset_file_then_overrides(tmp_path, monkeypatch):
@@ -145,12 +145,12 @@ def test_python_callers_get_component_defaults_too(tmp_path, monkeypatch):
     assert seen["settings"].displacement.chosen() == {}
 
 
-def test_readme_settings_reference_is_the_generated_one():
-    text = README.read_text(encoding="utf-8")
+def test_the_settings_reference_page_is_the_generated_one():
+    text = REFERENCE.read_text(encoding="utf-8")
     begin, end = "<!-- settings reference: begin -->\n", "<!-- settings reference: end -->"
-    assert begin in text and end in text, "README lacks the settings reference markers"
+    assert begin in text and end in text, "docs/settings.md lacks the settings reference markers"
     shown = text.split(begin, 1)[1].split(end, 1)[0]
-    assert shown == reference(), "README's settings reference is stale: paste mezoo.settings.reference() between the markers"
+    assert shown == reference(), "docs/settings.md is stale: paste mezoo.settings.reference() between the markers"
 
 
 def test_reference_covers_every_core_setting():

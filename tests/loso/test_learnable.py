@@ -21,7 +21,7 @@ def test_small_synthetic_loso_beats_chance(tmp_path):
 
 @pytest.mark.slow
 def test_default_synthetic_loso(tmp_path):
-    """The README's figure: the default run (`mezoo run --displacement farneback --fusion fu_b_attn`)."""
+    """The results page's figure: the default run (`mezoo run --displacement farneback --fusion fu_b_attn`)."""
     cfg = load_settings(overrides={"run": {"device": "cpu"}})
     report = run_loso(cfg, tmp_path, progress=False).report
     assert report["full"]["n"] == 96

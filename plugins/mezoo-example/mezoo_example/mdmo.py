@@ -11,7 +11,7 @@ chosen displacement provider, so 2 features a block.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -26,7 +26,7 @@ class MDMO(FeatureExtractor):
         bins: orientation bins over the full circle (the paper's 8).
     """
 
-    reads: ClassVar[Literal["pair", "clip"]] = "pair"
+    reads = "pair"  # onset, apex and the provider's flow
 
     def __init__(self, blocks: int = 6, bins: int = 8):
         from mezoo.errors import ConfigError
