@@ -143,6 +143,10 @@ def _read_trained(path: Path) -> ModelFiles:
 def _read_loso(path: Path) -> ModelFiles:
     run = RunLayout(path)
     settings = _settings(path, "a LOSO run")
+    if settings.classical:
+        raise ModelError(f"LOSO run {path} is of the classical baseline {settings.title}, which is evaluated, not "
+                         f"deployed: it keeps no model to predict with; train a network with `mezoo train` "
+                         f"(features.name: none)")
     report = run.report
     classes: tuple[str, ...] | None = None
     if report.is_file():

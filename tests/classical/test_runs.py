@@ -212,3 +212,14 @@ def test_features_are_cached_per_sample_and_a_bad_one_is_named(tiny_config, tmp_
         run_loso(tiny_config(features={"name": "counting", "counting": {"broken": "yes"}}), tmp_path / "c",
                  progress=False)  # the four before it were kept; the fifth is computed again (and is fine now)
         assert len(calls) == 5 + 14
+
+
+def test_predict_refuses_a_classical_run_in_one_line(tiny_config, tmp_path):
+    settings = tiny_config(features={"name": "bi_woof"})
+    run_loso(settings, tmp_path / "run", progress=False)
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / name).write_bytes(b"")  # (the model is read first)
+    result = CliRunner().invoke(cli, ["predict", "--model", str(tmp_path / "run"), str(tmp_path / "a.jpg"),
+                                      str(tmp_path / "b.jpg")])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "is of the classical baseline bi_woof (farneback) + linear_svm, which is evaluated, not deployed" in result.output
