@@ -80,6 +80,7 @@ class _Features(InputPath):
         fid = provider_id(name, settings.features.chosen()) + f"@{type(extractor).__qualname__}:{extractor.cache_version}"
         if displacements is not None:
             fid += "|" + provider_id(settings.displacement.name, settings.displacement.chosen(), model.displacement)
+            fid += f"|color={settings.face.color}"  # (the provider saw the colour frames; the extractor sees their luma)
         cache = DiskCache(settings.run.cache_dir, "features")
         rows: list[np.ndarray] = []
         for i in tqdm(range(len(data.keys)), desc=f"features ({name})", unit="sample", disable=not progress,
