@@ -75,6 +75,7 @@ def test_every_import_points_down_or_across():
 
 
 @pytest.mark.parametrize("module", ["mezoo.inference.predictor", "mezoo.inference.train", "mezoo.engine.executors",
+                                    "mezoo.classical", "mezoo.zoo",
                                     "mezoo.engine.ray_executor", "mezoo.engine.fit"])
 def test_using_a_model_or_running_folds_imports_no_protocol(module):
     code = (f"import sys, {module}; print(','.join(sorted({{m.split('.')[0] if m.startswith('sklearn') else m "
