@@ -10,7 +10,7 @@ does with it.
 
 from __future__ import annotations
 
-import zlib
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,6 +24,8 @@ from mezoo.classical.base import FeatureExtractor
 from mezoo.data.cache import DiskCache, digest
 from mezoo.data.faces import FaceReader
 from mezoo.data.sample import Dataset
+from mezoo.displacement.warp import luminance
+from mezoo.engine.fit import model_seed
 from mezoo.engine.frames import Frames, read_frames
 from mezoo.engine.inputs import InputPath, Resampled, _precompute
 from mezoo.engine.loop import Forward
@@ -31,10 +33,6 @@ from mezoo.engine.precompute import provider_id
 from mezoo.errors import ConfigError, DataError, MezooError
 from mezoo.model import FRLDGT
 from mezoo.settings import Settings
-
-#: ITU-R BT.601 luma weights of R, G, B
-LUMA = (0.299, 0.587, 0.114)
-
 
 def make_extractor(settings: Settings) -> FeatureExtractor:
     """The chosen feature extractor, built with its options."""
@@ -52,13 +50,9 @@ def features_path(settings: Settings) -> type[InputPath]:
 
 
 def grey(frames: Tensor) -> np.ndarray:
-    """``(..., C, H, W)`` floats in [0, 1] -> ``(..., H, W)`` float32: the luma of RGB, the channel of grey."""
-    if frames.shape[-3] == 3:
-        weights = torch.tensor(LUMA, dtype=frames.dtype).view(3, 1, 1)
-        frames = (frames * weights).sum(-3)
-    else:
-        frames = frames[..., 0, :, :]
-    return frames.numpy().astype(np.float32)
+    """``(N, C, H, W)`` floats in [0, 1] -> ``(N, H, W)`` float32: the luminance of RGB (ITU-R 601
+    weights, :func:`mezoo.displacement.warp.luminance`), the channel of grey."""
+    return luminance(frames)[:, 0].numpy().astype(np.float32)
 
 
 @dataclass
@@ -66,7 +60,6 @@ class _Features(InputPath):
     """Every sample's feature vector, ``features`` ``(N, F)`` float32."""
 
     features: np.ndarray
-    #: the fold job fits a classifier on :attr:`features` instead of training a network
     classical: ClassVar[bool] = True
 
     @classmethod
@@ -106,8 +99,9 @@ class _Features(InputPath):
         return None
 
     @classmethod
+    @abstractmethod
     def frames_of(cls, data: Frames, row: int) -> np.ndarray:
-        raise NotImplementedError
+        """The grey frames the extractor reads for row ``row`` of ``data``, ``(T, H, W)``."""
 
     def forward(self, model: FRLDGT, data: Frames, settings: Settings, generator: torch.Generator,
                 device: torch.device) -> Forward:
@@ -176,8 +170,8 @@ def fit_classifier(settings: Settings, features: np.ndarray, labels: np.ndarray,
     from sklearn.exceptions import ConvergenceWarning
 
     classifier = plugins.make("classifier", settings.classifier.name, **settings.classifier.chosen())
-    seed = (int(settings.seed) * 1_000_003 + zlib.crc32(name.encode())) % 2**31
-    estimator = classifier.build("balanced" if settings.train.class_weight == "balanced" else None, seed)
+    estimator = classifier.build("balanced" if settings.train.class_weight == "balanced" else None,
+                                 model_seed(settings.seed, name))
     if len(np.unique(labels)) < 2:
         raise DataError(f"fold {name}: its training samples have one class only; a classifier needs two or more")
     with warnings.catch_warnings():

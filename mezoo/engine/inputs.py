@@ -72,6 +72,8 @@ class InputPath(ShipsAsArrays, ABC):
     name: ClassVar[str]
     #: self-supervision pairs of a trainable provider (the live and sequence paths), else ``None``
     pairs: Pairs | None = None
+    #: a classical model's path (:mod:`mezoo.engine.features`): a fold fits a classifier on its features
+    classical: ClassVar[bool] = False
 
     @classmethod
     def read(cls, settings: Settings, dataset: Dataset, samples: list[Any], progress: bool) -> Frames:

@@ -96,7 +96,7 @@ def run_fold(context: TrainingContext, fold: Fold, selection: Selection | None =
     Raises:
         TrainingError: the loss, the weights or the predictions stopped being finite.
     """
-    if getattr(context.inputs, "classical", False):
+    if context.inputs.classical:
         return run_classical_fold(context, fold)
     start = time.perf_counter()
     device = resolve_device(context.settings.run.device)
